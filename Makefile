@@ -1,0 +1,71 @@
+# b24hook: one GNU Makefile.  Dependencies from pkg-config; warnings are
+# appended to the user's CFLAGS; objects in build/.
+.DELETE_ON_ERROR:
+.PHONY: all check unit e2e deps demo install clean
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+PKG_CONFIG ?= pkg-config
+
+CFLAGS ?= -O2 -g
+WARNINGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
+	-Wimplicit-fallthrough
+LIB_PKGS = jansson libsodium
+B24_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib $(WARNINGS) \
+	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+LIB_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
+FCGI_LIBS = $(shell $(PKG_CONFIG) --libs fcgi)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
+TEST_SRC = $(wildcard tests/check_*.c)
+TEST_BIN = $(TEST_SRC:tests/%.c=build/tests/%)
+E2E = $(wildcard tests/e2e/test_*.sh)
+
+all: build/b24hook
+
+build/%.o: %.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(B24_CFLAGS) -c -o $@ $<
+
+build/libb24hook.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+build/b24hook: build/cgi/b24hook.o build/libb24hook.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS) $(LIB_LIBS)
+
+build/tests/%.o: tests/%.c $(wildcard lib/*.h tests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(B24_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+build/tests/check_%: build/tests/check_%.o build/libb24hook.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CHECK_LIBS)
+
+# Installs what is missing (Debian packages), then builds and runs every
+# Check suite and every end-to-end test; the last line sums them up.
+check: deps
+	$(MAKE) unit e2e
+
+unit: $(TEST_BIN)
+	@fail=0; for t in $(TEST_BIN); do CK_FORK=yes $$t || fail=1; done; \
+	exit $$fail
+
+e2e: build/b24hook
+	@fail=0; for t in $(E2E); do bash $$t || fail=1; done; exit $$fail
+
+deps:
+	@sh scripts/deps.sh
+
+demo: deps
+	$(MAKE) build/b24hook
+	@sh scripts/demo.sh
+
+install: build/b24hook
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 build/b24hook $(DESTDIR)$(BINDIR)/b24hook
+
+clean:
+	rm -rf build

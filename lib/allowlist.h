@@ -1,0 +1,113 @@
+/*
+ * The allow-list: which portals (member_id) may post, and with which
+ * application tokens.  A text file, one entry per line:
+ *
+ *	member_id application_token [label...]
+ *
+ * whitespace-separated; '#' starts a comment (to the end of the line);
+ * blank lines are ignored.  A portal may have several lines (token
+ * rotation: any listed token is valid).  A malformed line is skipped with
+ * a warning naming its line number.
+ *
+ * Bitrix24 facts (../shared/bitrix24-events.md section 4): the application
+ * token is a static shared secret per app and portal, the only proof an
+ * event is authentic; it changes on reinstall and may change on update, so
+ * one portal can briefly have two valid tokens.
+ *
+ * Tokens are kept only as BLAKE2b digests (libsodium crypto_generichash)
+ * and compared with sodium_memcmp, so the comparison takes the same time
+ * whatever the presented token's length or content.
+ */
+#ifndef ALLOWLIST_H
+#define ALLOWLIST_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "err.h"
+
+struct allowlist;
+
+enum allowlist_verdict {
+	ALLOWLIST_OK = 0,
+	ALLOWLIST_UNKNOWN_PORTAL, /* no entry has this member_id */
+	ALLOWLIST_TOKEN_MISMATCH, /* entries exist, none has this token */
+};
+
+/*
+ * allowlist_parse: parse len bytes of allow-list text (need not be
+ * NUL-terminated).  A line is an entry when its member_id matches
+ * [A-Za-z0-9_-]{1,LIMIT_MEMBER_ID} and its token is 1..LIMIT_TOKEN bytes
+ * of printable ASCII; any other non-blank, non-comment line, and any line
+ * over LIMIT_ALLOWLIST_LINE bytes, is skipped with a warning.
+ * On success returns 0 and *out is a new list the caller frees with
+ * allowlist_free.  Returns -1 with ERR_INTERNAL only when memory runs out.
+ */
+int allowlist_parse(const char *text, size_t len, struct allowlist **out,
+    struct err *err);
+
+/*
+ * allowlist_load: read and parse the file at path.  Returns 0 and a new
+ * list in *out, or -1 with ERR_CONFIG naming the failed call and errno
+ * (missing, unreadable, a directory), or ERR_INTERNAL.  The reason never
+ * contains the path's contents.
+ */
+int allowlist_load(const char *path, struct allowlist **out, struct err *err);
+
+/* allowlist_free: release list (NULL is allowed). */
+void allowlist_free(struct allowlist *list);
+
+/* allowlist_size: the number of entries (lines that were accepted). */
+size_t allowlist_size(const struct allowlist *list);
+
+/*
+ * allowlist_warnings / allowlist_warning: the number of skipped lines, and
+ * the i-th warning as one line of text without a newline, such as
+ * "line 7: member_id must match [A-Za-z0-9_-]{1,64}".  Borrowed: valid
+ * until the list is freed.  A warning never contains a token.
+ */
+size_t allowlist_warnings(const struct allowlist *list);
+const char *allowlist_warning(const struct allowlist *list, size_t i);
+
+/*
+ * allowlist_check: is (member_id, token of token_len bytes) allowed?
+ * Every entry of the portal is compared, in constant time.  On
+ * ALLOWLIST_OK, *portal (if portal is not NULL) is the entry's own
+ * member_id: borrowed, valid until the list is freed, and safe to use
+ * as a file name.  member_id is NUL-terminated and may be anything.
+ */
+enum allowlist_verdict allowlist_check(const struct allowlist *list,
+    const char *member_id, const char *token, size_t token_len,
+    const char **portal);
+
+/*
+ * A cached allow-list for a long-lived responder: the file is re-stat()ed
+ * on every call and parsed again when its path, device, inode, size, mtime
+ * or ctime changed, so an edit in place and a save by rename are both
+ * seen.  Zero-initialise (struct allowlist_cache c = { 0 }) before use.
+ */
+struct allowlist_cache {
+	char *path; /* owned */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	struct allowlist *list; /* owned; NULL until the first load */
+};
+
+/*
+ * allowlist_cache_get: the list for path, reloaded if the file changed.
+ * On success returns 0, *list is borrowed (valid until the next call or
+ * allowlist_cache_clear) and *reloaded is 1 when the file was parsed by
+ * this call (so the caller can print its warnings) and 0 otherwise.
+ * On failure returns -1 (ERR_CONFIG, ERR_INTERNAL as allowlist_load) and
+ * the cache is emptied, so nothing is allowed until the file is back.
+ */
+int allowlist_cache_get(struct allowlist_cache *cache, const char *path,
+    const struct allowlist **list, int *reloaded, struct err *err);
+
+/* allowlist_cache_clear: release the cache's memory; it stays usable. */
+void allowlist_cache_clear(struct allowlist_cache *cache);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * Decoding a request body: its media type, then the tree.  Portals post
+ * application/x-www-form-urlencoded (../shared/bitrix24-events.md section
+ * 1); application/json is accepted for test tools and the docs' examples.
+ */
+#ifndef DECODE_H
+#define DECODE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+enum media {
+	MEDIA_FORM, /* application/x-www-form-urlencoded */
+	MEDIA_JSON, /* application/json */
+};
+
+/*
+ * decode_media: the media type named by a CONTENT_TYPE value, compared
+ * case-insensitively and with any parameter (charset=...) ignored.  NULL
+ * or empty means form: CGI leaves CONTENT_TYPE unset when the client
+ * sent none.  Returns 0, or -1 with ERR_UNSUPPORTED_MEDIA_TYPE.
+ */
+int decode_media(const char *content_type, enum media *media,
+    struct err *err);
+
+/*
+ * decode_body: decode len bytes of body.  Form bodies go through
+ * form_decode (see form.h).  JSON bodies are parsed by jansson with
+ * duplicate keys refused, must be an object, and must keep to the same
+ * limits: LIMIT_DEPTH nesting levels, LIMIT_PAIRS values, LIMIT_KEY
+ * bytes per object key; NUL characters are refused.
+ * On success *out is a new reference to an object.  Errors:
+ * ERR_MALFORMED_BODY, ERR_INVALID_UTF8, ERR_LIMIT_EXCEEDED, ERR_INTERNAL.
+ */
+int decode_body(enum media media, const char *body, size_t len,
+    json_t **out, struct err *err);
+
+#endif

@@ -1,0 +1,412 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "event.h"
+#include "key.h"
+#include "limit.h"
+
+enum kind {
+	K_STRING,  /* an external id or a name: kept as a string */
+	K_INT,	   /* a Bitrix integer id, a decimal string on the wire */
+	K_YN,	   /* "Y" or "N" on the wire: a boolean */
+	K_STRINGS, /* one external id or a list of them: a list of strings */
+};
+
+/*
+ * A normalised field and where to find it: paths are tried in order and
+ * the first one present wins.  "a.b" is relative to the item, "^A" to
+ * data, "^" is data itself.
+ */
+struct field {
+	const char *name;
+	enum kind kind;
+	const char *paths[3];
+};
+
+/* the most fields one shape fills, plus the end mark */
+#define SHAPE_FIELDS 12
+
+struct shape {
+	const char *events[4]; /* upper-case event codes */
+	const char *items;     /* member of data holding the items, or NULL */
+	struct field fields[SHAPE_FIELDS]; /* in record order */
+};
+
+/*
+ * The shapes as portals really send them, with the docs' drawings
+ * accepted too (../shared/bitrix24-events.md section 6): chat and user
+ * ids of imconnector events are the external channel's, open-line
+ * session events carry line{id,name} and chat{chat_id} (the docs draw
+ * chat{id}), ONIMCONNECTORSTATUSDELETE uses lower-case keys and
+ * ONIMCONNECTORLINEDELETE sends the line id as data itself.
+ */
+static const struct shape shapes[] = {
+	{ { "ONIMCONNECTORMESSAGEADD", "ONIMCONNECTORMESSAGEUPDATE",
+	      "ONIMCONNECTORMESSAGEDELETE" },
+	    "MESSAGES",
+	    { { "connector", K_STRING, { "^CONNECTOR" } },
+		{ "line", K_INT, { "^LINE" } },
+		{ "chat_id", K_INT, { "im.chat_id" } },
+		{ "message_id", K_INT, { "im.message_id" } },
+		{ "external_chat_id", K_STRING, { "chat.id" } },
+		{ "external_user_id", K_STRING, { "user.id" } },
+		{ "external_message_ids", K_STRINGS, { "message.id" } } } },
+	{ { "ONOPENLINEMESSAGEDELETE" }, "DATA",
+	    { { "connector", K_STRING, { "^CONNECTOR" } },
+		{ "line", K_INT, { "^LINE" } },
+		{ "chat_id", K_INT, { "im.chat_id" } },
+		{ "message_id", K_INT, { "im.message_id", "message.id" } },
+		{ "external_chat_id", K_STRING, { "chat.id" } } } },
+	{ { "ONIMCONNECTORDIALOGSTART", "ONIMCONNECTORDIALOGFINISH" }, "DATA",
+	    { { "connector", K_STRING,
+		  { "connector.connector_id", "^CONNECTOR" } },
+		{ "line", K_INT, { "connector.line_id", "^LINE" } },
+		{ "session_id", K_INT, { "session.id" } },
+		{ "session_closed", K_YN, { "session.closed" } },
+		{ "parent_session_id", K_INT, { "session.parent_id" } },
+		{ "close_term", K_INT, { "session.close_term" } },
+		{ "external_chat_id", K_STRING,
+		    { "chat.id", "connector.chat_id" } },
+		{ "external_user_id", K_STRING,
+		    { "user.id", "connector.user_id" } } } },
+	{ { "ONSESSIONSTART", "ONSESSIONFINISH" }, "DATA",
+	    { { "connector", K_STRING,
+		  { "connector.connector_id", "^CONNECTOR" } },
+		{ "line", K_INT, { "line.id", "connector.line_id", "^LINE" } },
+		{ "line_name", K_STRING, { "line.name" } },
+		{ "chat_id", K_INT, { "chat.chat_id", "chat.id" } },
+		{ "external_chat_id", K_STRING, { "connector.chat_id" } },
+		{ "external_user_id", K_STRING, { "connector.user_id" } } } },
+	{ { "ONOPENLINEMESSAGEADD", "ONOPENLINEMESSAGEUPDATE" }, "DATA",
+	    { { "connector", K_STRING,
+		  { "^CONNECTOR", "connector.connector_id" } },
+		{ "line", K_INT, { "^LINE", "connector.line_id" } },
+		{ "chat_id", K_INT, { "message.chat_id" } },
+		{ "message_id", K_INT, { "message.id" } },
+		{ "external_chat_id", K_STRING, { "connector.chat_id" } },
+		{ "external_user_id", K_STRING, { "connector.user_id" } } } },
+	{ { "ONIMCONNECTORSTATUSDELETE" }, NULL,
+	    { { "connector", K_STRING, { "^connector", "^CONNECTOR" } },
+		{ "line", K_INT, { "^line", "^LINE" } } } },
+	{ { "ONIMCONNECTORLINEDELETE" }, NULL,
+	    { { "line", K_INT, { "^", "^LINE", "^LINE_ID" } } } },
+};
+
+/* What every record of one request shares. */
+struct context {
+	const struct shape *shape; /* NULL: generic fields only */
+	const char *event;	   /* upper-case */
+	const char *portal;
+	const json_t *body;
+	const json_t *data; /* may be NULL */
+	char received[40];
+};
+
+static const struct shape *
+shape_find(const char *event)
+{
+	size_t i, j;
+
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		for (j = 0; j < 4 && shapes[i].events[j] != NULL; j++)
+			if (strcmp(shapes[i].events[j], event) == 0)
+				return &shapes[i];
+	return NULL;
+}
+
+/* The value at path (see struct field), borrowed, or NULL. */
+static const json_t *
+path_get(const struct context *c, const json_t *item, const char *path)
+{
+	const json_t *v = item;
+	char name[64];
+	size_t n;
+
+	if (*path == '^') {
+		v = c->data;
+		path++;
+	}
+	while (*path != '\0' && v != NULL) {
+		n = strcspn(path, ".");
+		if (n >= sizeof(name))
+			return NULL;
+		memcpy(name, path, n);
+		name[n] = '\0';
+		v = json_object_get(v, name);
+		path += n + (path[n] == '.');
+	}
+	return v;
+}
+
+/*
+ * A Bitrix integer: a JSON integer, or a decimal string as the wire
+ * sends it ("105", "-1"), with nothing around the digits.
+ */
+static json_t *
+as_int(const json_t *v)
+{
+	const char *s;
+	char *end;
+	long long n;
+
+	if (json_is_integer(v))
+		return json_integer(json_integer_value(v));
+	if (!json_is_string(v))
+		return NULL;
+	s = json_string_value(v);
+	if (!(isdigit((unsigned char)s[0]) ||
+		(s[0] == '-' && isdigit((unsigned char)s[1]))))
+		return NULL;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' ||
+	    (size_t)(end - s) != json_string_length(v))
+		return NULL;
+	return json_integer(n);
+}
+
+/* An id kept as a string: the docs draw some as JSON integers. */
+static json_t *
+as_string(const json_t *v)
+{
+	char num[32];
+
+	if (json_is_string(v))
+		return json_stringn_nocheck(json_string_value(v),
+		    json_string_length(v));
+	if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return json_string(num);
+	}
+	return NULL;
+}
+
+static json_t *
+as_yn(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (json_is_boolean(v))
+		return json_boolean(json_is_true(v));
+	if (s != NULL && strcmp(s, "Y") == 0)
+		return json_true();
+	if (s != NULL && strcmp(s, "N") == 0)
+		return json_false();
+	return NULL;
+}
+
+/* One external id or a list of them (message.id of an update is a list). */
+static json_t *
+as_strings(const json_t *v)
+{
+	json_t *list, *s;
+	size_t i;
+
+	if ((list = json_array()) == NULL)
+		return NULL;
+	if (!json_is_array(v)) {
+		if ((s = as_string(v)) != NULL)
+			json_array_append_new(list, s);
+	} else
+		for (i = 0; i < json_array_size(v); i++)
+			if ((s = as_string(json_array_get(v, i))) != NULL)
+				json_array_append_new(list, s);
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		return NULL;
+	}
+	return list;
+}
+
+static json_t *
+convert(enum kind kind, const json_t *v)
+{
+	switch (kind) {
+	case K_INT:
+		return as_int(v);
+	case K_STRING:
+		return as_string(v);
+	case K_YN:
+		return as_yn(v);
+	case K_STRINGS:
+		return as_strings(v);
+	}
+	return NULL;
+}
+
+/* Set record[name] to v converted, if v is present and of the right form. */
+static int
+set_converted(json_t *record, const char *name, enum kind kind,
+    const json_t *v)
+{
+	json_t *n;
+
+	if (v == NULL || (n = convert(kind, v)) == NULL)
+		return 0;
+	return json_object_set_new(record, name, n);
+}
+
+static int
+set_fields(const struct context *c, const json_t *item, json_t *record)
+{
+	const struct field *f;
+	const json_t *v;
+	size_t i;
+
+	for (f = c->shape->fields; f->name != NULL; f++) {
+		for (i = 0, v = NULL; i < 3 && f->paths[i] != NULL && v == NULL;
+		     i++)
+			v = path_get(c, item, f->paths[i]);
+		if (set_converted(record, f->name, f->kind, v) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+set_head(const struct context *c, json_t *record)
+{
+	const json_t *auth = json_object_get(c->body, "auth");
+	const json_t *id = json_object_get(c->body, "event_handler_id");
+
+	if (id == NULL)
+		id = json_object_get(c->body, "eventId");
+	if (json_object_set_new(record, "v", json_integer(1)) == -1 ||
+	    json_object_set_new(record, "received",
+		json_string(c->received)) == -1 ||
+	    json_object_set_new(record, "event", json_string(c->event)) == -1 ||
+	    set_converted(record, "event_handler_id", K_INT, id) == -1 ||
+	    set_converted(record, "ts", K_INT,
+		json_object_get(c->body, "ts")) == -1 ||
+	    json_object_set_new(record, "member_id",
+		json_string(c->portal)) == -1 ||
+	    set_converted(record, "domain", K_STRING,
+		json_object_get(auth, "domain")) == -1 ||
+	    set_converted(record, "user_id", K_INT,
+		json_object_get(auth, "user_id")) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+dump_to_buf(const char *p, size_t len, void *arg)
+{
+	return buf_append(arg, p, len);
+}
+
+/*
+ * Build and append the record of one item; item is NULL for an event
+ * without items, whose record carries the whole data.
+ */
+static int
+record_append(const struct context *c, const json_t *item, size_t index,
+    size_t count, struct buf *out, struct err *err)
+{
+	char key[KEY_HEX_SIZE];
+	const char *items_key = item != NULL ? c->shape->items : NULL;
+	json_t *data = (json_t *)(item != NULL ? item : c->data);
+	json_t *record;
+	int rc = -1;
+
+	if ((record = json_object()) == NULL || set_head(c, record) == -1 ||
+	    (item != NULL &&
+		(json_object_set_new(record, "item", json_integer(index)) ||
+		    json_object_set_new(record, "items",
+			json_integer(count)))) ||
+	    (c->shape != NULL &&
+		set_fields(c, item != NULL ? item : c->data, record) == -1) ||
+	    key_item(c->portal, c->event, c->data, items_key, item, key) == -1 ||
+	    json_object_set_new(record, "key", json_string(key)) == -1 ||
+	    (data != NULL && json_object_set(record, "data", data) == -1)) {
+		err_set(err, ERR_INTERNAL, "out of memory building a record");
+		goto fail;
+	}
+	if (json_dump_callback(record, dump_to_buf, out, JSON_COMPACT) == -1 ||
+	    buf_append(out, "\n", 1) == -1) {
+		if (errno == E2BIG)
+			err_set(err, ERR_LIMIT_EXCEEDED,
+			    "limit=records max=%zu", out->max);
+		else
+			err_set(err, ERR_INTERNAL, "out of memory writing a "
+						   "record");
+		goto fail;
+	}
+	rc = 0;
+fail:
+	json_decref(record);
+	return rc;
+}
+
+/*
+ * data's items: a list, or one object (the open-line events send DATA as
+ * an object).  Returns the count, 0 when there are none.
+ */
+static size_t
+items_count(const json_t *items)
+{
+	if (json_is_array(items))
+		return json_array_size(items);
+	return json_is_object(items) ? 1 : 0;
+}
+
+static const json_t *
+items_get(const json_t *items, size_t i)
+{
+	return json_is_array(items) ? json_array_get(items, i) : items;
+}
+
+static void
+format_received(const struct timespec *t, char *s, size_t size)
+{
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&t->tv_sec, &tm);
+	n = strftime(s, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(s + n, size - n, ".%06ldZ", t->tv_nsec / 1000);
+}
+
+int
+event_records(const json_t *body, const char *portal,
+    const struct timespec *received, struct buf *out, size_t *nrecords,
+    struct err *err)
+{
+	struct context c = { .portal = portal, .body = body };
+	char event[LIMIT_EVENT + 1];
+	const json_t *items = NULL;
+	const char *name;
+	size_t i, n = 0;
+
+	name = json_string_value(json_object_get(body, "event"));
+	if (name == NULL || *name == '\0' || strlen(name) > LIMIT_EVENT)
+		return err_set(err, ERR_NOT_AN_EVENT, "no usable event");
+	for (i = 0; name[i] != '\0'; i++)
+		event[i] = (char)toupper((unsigned char)name[i]);
+	event[i] = '\0';
+	c.event = event;
+	c.data = json_object_get(body, "data");
+	c.shape = shape_find(event);
+	format_received(received, c.received, sizeof(c.received));
+
+	if (c.shape != NULL && c.shape->items != NULL) {
+		items = json_object_get(c.data, c.shape->items);
+		n = items_count(items);
+	}
+	if (n == 0) {
+		if (record_append(&c, NULL, 0, 0, out, err) == -1)
+			return -1;
+		*nrecords += 1;
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (record_append(&c, items_get(items, i), i, n, out, err) ==
+		    -1)
+			return -1;
+	*nrecords += n;
+	return 0;
+}

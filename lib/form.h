@@ -1,0 +1,47 @@
+/*
+ * The form decoder: an application/x-www-form-urlencoded body, as a
+ * Bitrix24 portal posts every event (PHP http_build_query output), decoded
+ * into a JSON tree the way PHP's parse_str builds $_POST.
+ */
+#ifndef FORM_H
+#define FORM_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+/*
+ * form_decode: decode len bytes of body (need not be NUL-terminated).
+ *
+ * Rules (PHP parse_str, main/php_variables.c; ../shared/bitrix24-events.md
+ * section 1):
+ * - pairs are split on '&'; empty pairs ("a=1&&b=2", a trailing '&') are
+ *   skipped; a pair without '=' has the empty string as value;
+ * - in names and values '+' is a space and %XX a byte (hex, either case);
+ * - brackets may be literal or percent-encoded: "auth[member_id]" and
+ *   "auth%5Bmember_id%5D" are the same name;
+ * - "a[b][c]=v" nests; "a[]=v" appends with the next integer index (one
+ *   more than the largest integer key so far, or 0); a later duplicate
+ *   name replaces the earlier value in its original position; a scalar
+ *   and a map under one name replace each other likewise;
+ * - every value stays a string; a map whose keys are exactly "0".."n-1"
+ *   in that order becomes a JSON array, any other map a JSON object.
+ * Where PHP guesses, this decoder refuses (ERR_MALFORMED_BODY): a bad %
+ * escape ("%zz", "%4"), a name with an empty base ("[a]=1", "=1"), an
+ * unclosed '[' or text after a ']' that is not '[' ("a[b", "a[b]c"), a
+ * NUL byte in a name.  PHP would also turn ' ' and '.' in a base name
+ * into '_'; names are kept as sent here.
+ *
+ * On success returns 0 and *out is a new reference to a JSON object.
+ * On failure returns -1, *out is NULL and err says why:
+ * ERR_MALFORMED_BODY as above; ERR_INVALID_UTF8 when a decoded name or
+ * value is not UTF-8; ERR_LIMIT_EXCEEDED past LIMIT_PAIRS non-empty
+ * pairs, LIMIT_DEPTH keys in one name, LIMIT_KEY bytes in one decoded
+ * name, or an append after the largest index; ERR_INTERNAL when memory
+ * runs out.
+ */
+int form_decode(const char *body, size_t len, json_t **out, struct err *err);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * The record key: a digest that is the same for a re-delivered identical
+ * item and differs for different items.  Bitrix24 has no per-event id and
+ * delivers copies when a handler is bound twice
+ * (../shared/bitrix24-events.md section 5), so the key is built from what
+ * identifies an item: portal, event and the item's content with its
+ * context in data -- never ts, event_handler_id or the arrival time.
+ */
+#ifndef KEY_H
+#define KEY_H
+
+#include <jansson.h>
+
+/* bytes: a key as hex, NUL included (BLAKE2b-128) */
+#define KEY_HEX_SIZE 33
+
+/*
+ * key_item: write the hex key of one item to hex.
+ * portal and event (upper-case) are NUL-terminated; data (borrowed, may
+ * be NULL) is the event's data; when items_key is not NULL, item
+ * (borrowed) is one entry of data[items_key] and that member of data is
+ * left out of the context, so two items of one event get different keys
+ * and the same item re-delivered in a batch of other size keeps its key.
+ * The content is encoded canonically: object keys sorted, integers,
+ * booleans and strings compared as the wire sends them ("105" and 105
+ * are one value, true is "1"), so a form body and its JSON drawing give
+ * the same key.  Returns 0, or -1 when memory runs out.
+ */
+int key_item(const char *portal, const char *event, const json_t *data,
+    const char *items_key, const json_t *item, char hex[KEY_HEX_SIZE]);
+
+#endif

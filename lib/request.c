@@ -1,0 +1,230 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "event.h"
+#include "request.h"
+#include "sink.h"
+
+/*
+ * A decimal count of bytes with nothing around it; 0 with *n set, or -1
+ * when s is not one or passes ceiling.
+ */
+static int
+parse_size(const char *s, size_t ceiling, size_t *n)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > ceiling)
+		return -1;
+	*n = (size_t)v;
+	return 0;
+}
+
+int
+settings_parse(const char *allowlist, const char *log_dir,
+    const char *max_body, const char *fsync, struct settings *s,
+    struct err *err)
+{
+	if (allowlist == NULL || *allowlist == '\0')
+		return err_set(err, ERR_CONFIG, "B24HOOK_ALLOWLIST unset");
+	if (log_dir == NULL || *log_dir == '\0')
+		return err_set(err, ERR_CONFIG, "B24HOOK_LOG_DIR unset");
+	s->allowlist = allowlist;
+	s->log_dir = log_dir;
+	s->max_body = LIMIT_BODY_DEFAULT;
+	if (max_body != NULL &&
+	    (parse_size(max_body, LIMIT_BODY_CEILING, &s->max_body) == -1 ||
+		s->max_body == 0))
+		return err_set(err, ERR_CONFIG,
+		    "B24HOOK_MAX_BODY not a byte count 1..%d",
+		    LIMIT_BODY_CEILING);
+	s->fsync = 0;
+	if (fsync != NULL && strcmp(fsync, "0") != 0) {
+		if (strcmp(fsync, "1") != 0)
+			return err_set(err, ERR_CONFIG,
+			    "B24HOOK_FSYNC not 0 or 1");
+		s->fsync = 1;
+	}
+	return 0;
+}
+
+int
+request_check(const char *method, const char *content_type,
+    const char *content_length, const struct settings *s,
+    enum media *media, size_t *length, struct err *err)
+{
+	if (method == NULL || strcmp(method, "POST") != 0)
+		return err_set(err, ERR_METHOD_NOT_ALLOWED, "method=%.16s",
+		    method != NULL ? method : "");
+	if (decode_media(content_type, media, err) == -1)
+		return -1;
+	if (content_length == NULL || *content_length == '\0')
+		return err_set(err, ERR_LENGTH_REQUIRED, "no content_length");
+	if (parse_size(content_length, (size_t)-1, length) == -1)
+		return err_set(err, ERR_MALFORMED_BODY, "bad content_length");
+	if (*length > s->max_body)
+		return err_set(err, ERR_BODY_TOO_LARGE,
+		    "content_length=%zu max=%zu", *length, s->max_body);
+	return 0;
+}
+
+/* Copy s into dst when it is 1..max bytes of [A-Za-z0-9_-]. */
+static int
+copy_name(char *dst, size_t max, const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			     "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	if (n == 0 || n > max || s[n] != '\0')
+		return -1;
+	memcpy(dst, s, n + 1);
+	return 0;
+}
+
+/*
+ * The event code and the credentials.  A POST without "event" is not an
+ * event (a placement such as a connector's settings page posts to the
+ * same URL): ../shared/bitrix24-events.md section 2.
+ */
+static int
+identify(const json_t *root, struct outcome *o, const char **member_id,
+    const json_t **token)
+{
+	const json_t *event = json_object_get(root, "event");
+	const json_t *auth = json_object_get(root, "auth");
+	const char *e;
+
+	if (event == NULL)
+		return err_set(&o->err, ERR_NOT_AN_EVENT, "no event key");
+	if ((e = json_string_value(event)) == NULL)
+		return err_set(&o->err, ERR_MALFORMED_BODY,
+		    "event not a string");
+	if (*e == '\0')
+		return err_set(&o->err, ERR_NOT_AN_EVENT, "empty event");
+	if (strlen(e) > LIMIT_EVENT)
+		return err_set(&o->err, ERR_LIMIT_EXCEEDED,
+		    "limit=event max=%d", LIMIT_EVENT);
+	if (copy_name(o->event, LIMIT_EVENT, e) == -1 ||
+	    strchr(o->event, '-') != NULL) {
+		o->event[0] = '\0';
+		return err_set(&o->err, ERR_MALFORMED_BODY,
+		    "event not [A-Za-z0-9_]");
+	}
+	*member_id = json_string_value(json_object_get(auth, "member_id"));
+	*token = json_object_get(auth, "application_token");
+	if (*member_id == NULL || **member_id == '\0')
+		return err_set(&o->err, ERR_MISSING_AUTH,
+		    "no auth[member_id]");
+	if (copy_name(o->member_id, LIMIT_MEMBER_ID, *member_id) == -1)
+		snprintf(o->member_id, sizeof(o->member_id), "(invalid)");
+	if (!json_is_string(*token) || json_string_length(*token) == 0)
+		return err_set(&o->err, ERR_MISSING_AUTH,
+		    "no auth[application_token]");
+	return 0;
+}
+
+static int
+verify(const char *member_id, const json_t *token, const struct settings *s,
+    struct allowlist_cache *cache, struct outcome *o, const char **portal)
+{
+	const struct allowlist *list;
+	int reloaded;
+
+	if (allowlist_cache_get(cache, s->allowlist, &list, &reloaded,
+		&o->err) == -1)
+		return -1;
+	if (reloaded)
+		o->reloaded = list;
+	switch (allowlist_check(list, member_id, json_string_value(token),
+	    json_string_length(token), portal)) {
+	case ALLOWLIST_OK:
+		return 0;
+	case ALLOWLIST_UNKNOWN_PORTAL:
+		return err_set(&o->err, ERR_FORBIDDEN, "unknown_portal");
+	case ALLOWLIST_TOKEN_MISMATCH:
+		break;
+	}
+	return err_set(&o->err, ERR_FORBIDDEN, "token_mismatch");
+}
+
+int
+request_process(const char *body, size_t len, enum media media,
+    const struct settings *s, struct allowlist_cache *cache,
+    const struct timespec *received, struct outcome *o)
+{
+	const char *member_id, *portal;
+	const json_t *token;
+	struct buf records;
+	json_t *root = NULL;
+	int rc = -1;
+
+	memset(o, 0, sizeof(*o));
+	buf_init(&records, LIMIT_RECORDS(s->max_body));
+	if (decode_body(media, body, len, &root, &o->err) == -1 ||
+	    identify(root, o, &member_id, &token) == -1 ||
+	    verify(member_id, token, s, cache, o, &portal) == -1 ||
+	    event_records(root, portal, received, &records, &o->records,
+		&o->err) == -1 ||
+	    sink_append(s->log_dir, portal, records.data, records.len,
+		s->fsync, &o->err) == -1)
+		goto fail;
+	rc = 0;
+fail:
+	if (rc == -1)
+		o->records = 0;
+	buf_free(&records);
+	json_decref(root);
+	return rc;
+}
+
+size_t
+reply_render(const struct outcome *o, char *buf, size_t size)
+{
+	enum err_code c = o->err.code;
+	int n;
+
+	if (c == ERR_OK)
+		n = snprintf(buf, size,
+		    "Status: 200 OK\r\n"
+		    "Content-Type: application/json\r\n\r\n"
+		    "{\"status\":\"ok\",\"records\":%zu}\n",
+		    o->records);
+	else
+		n = snprintf(buf, size,
+		    "Status: %d %s\r\n"
+		    "Content-Type: application/json\r\n%s\r\n"
+		    "{\"status\":\"error\",\"error\":\"%s\"}\n",
+		    err_status(c), err_status_text(c),
+		    c == ERR_METHOD_NOT_ALLOWED ? "Allow: POST\r\n" : "",
+		    err_name(c));
+	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
+size_t
+reply_operator_line(const struct outcome *o, char *buf, size_t size)
+{
+	char reason[sizeof(o->err.reason)];
+	size_t i;
+	int n;
+
+	/* a reason may quote what the client sent (a method, a type) */
+	for (i = 0; o->err.reason[i] != '\0'; i++)
+		reason[i] = o->err.reason[i] < ' ' || o->err.reason[i] > '~' ||
+			o->err.reason[i] == '"' || o->err.reason[i] == '\\'
+		    ? '?'
+		    : o->err.reason[i];
+	reason[i] = '\0';
+	n = snprintf(buf, size, "b24hook: %d %s reason=\"%s\"%s%s%s%s\n",
+	    err_status(o->err.code), err_name(o->err.code), reason,
+	    o->member_id[0] ? " member_id=" : "", o->member_id,
+	    o->event[0] ? " event=" : "", o->event);
+	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}

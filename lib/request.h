@@ -1,0 +1,94 @@
+/*
+ * The request pipeline, free of any server API: settings, the checks made
+ * before the body is read, then decode -> verify -> normalise -> append,
+ * and the reply.  cgi/b24hook.c feeds it from CGI or FastCGI.
+ */
+#ifndef REQUEST_H
+#define REQUEST_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "allowlist.h"
+#include "decode.h"
+#include "err.h"
+#include "limit.h"
+
+/* Settings, from B24HOOK_* request parameters or the environment. */
+struct settings {
+	const char *allowlist; /* B24HOOK_ALLOWLIST; borrowed */
+	const char *log_dir;   /* B24HOOK_LOG_DIR; borrowed */
+	size_t max_body;       /* bytes: B24HOOK_MAX_BODY */
+	int fsync;	       /* B24HOOK_FSYNC: fdatasync each append */
+};
+
+/*
+ * settings_parse: fill s from the four setting values (each may be NULL:
+ * unset).  allowlist and log_dir are required and borrowed; max_body is
+ * a decimal byte count 1..LIMIT_BODY_CEILING, LIMIT_BODY_DEFAULT when
+ * unset; fsync is "0" or "1", 0 when unset.  Returns 0, or -1 with
+ * ERR_CONFIG naming the setting (never its value).
+ */
+int settings_parse(const char *allowlist, const char *log_dir,
+    const char *max_body, const char *fsync, struct settings *s,
+    struct err *err);
+
+/*
+ * request_check: the checks made before reading a body, in this order:
+ * method must be POST (ERR_METHOD_NOT_ALLOWED), the content type form or
+ * JSON (ERR_UNSUPPORTED_MEDIA_TYPE), CONTENT_LENGTH present
+ * (ERR_LENGTH_REQUIRED), a decimal number (ERR_MALFORMED_BODY) not over
+ * s->max_body (ERR_BODY_TOO_LARGE).  Any argument may be NULL (unset).
+ * On success returns 0 with *media and *length (bytes to read) set.
+ */
+int request_check(const char *method, const char *content_type,
+    const char *content_length, const struct settings *s,
+    enum media *media, size_t *length, struct err *err);
+
+/* What became of one request: the reply and the operator line say it. */
+struct outcome {
+	struct err err;
+	size_t records; /* records appended, on success */
+	/* from the body, when present and printable; "" otherwise */
+	char member_id[LIMIT_MEMBER_ID + 1];
+	char event[LIMIT_EVENT + 1];
+	/* the allow-list when this request (re)loaded it, else NULL */
+	const struct allowlist *reloaded;
+};
+
+/*
+ * request_process: decode body (len bytes of media), require an event
+ * and auth[member_id] + auth[application_token], verify them against the
+ * allow-list (through cache, see allowlist_cache_get), normalise the
+ * event into records (event.h) and append them to the portal's log in one
+ * append (sink.h).  received is the arrival time written to the records.
+ * Returns 0 when every record is on disk (o->records set), or -1 with
+ * o->err saying why: ERR_MALFORMED_BODY, ERR_INVALID_UTF8,
+ * ERR_LIMIT_EXCEEDED, ERR_NOT_AN_EVENT (no event key: a placement or
+ * another non-event POST), ERR_MISSING_AUTH, ERR_FORBIDDEN (reason
+ * unknown_portal or token_mismatch), ERR_CONFIG, ERR_STORAGE_UNAVAILABLE,
+ * ERR_INTERNAL.  Nothing is written unless all records are.
+ */
+int request_process(const char *body, size_t len, enum media media,
+    const struct settings *s, struct allowlist_cache *cache,
+    const struct timespec *received, struct outcome *o);
+
+/*
+ * reply_render: the whole CGI reply for o (Status and headers, a blank
+ * line, a JSON body) into buf of size bytes: 200 {"status":"ok",
+ * "records":N}, or the error's status with {"status":"error",
+ * "error":"<code>"} and, for 405, "Allow: POST".  Returns its length
+ * (it always fits in REPLY_SIZE bytes).
+ */
+#define REPLY_SIZE 256
+size_t reply_render(const struct outcome *o, char *buf, size_t size);
+
+/*
+ * reply_operator_line: one line for the operator, newline included, for
+ * a request that failed: "b24hook: 403 forbidden reason=token_mismatch
+ * member_id=... event=...".  Never a token.  Returns its length.
+ */
+#define OPERATOR_LINE_SIZE 512
+size_t reply_operator_line(const struct outcome *o, char *buf, size_t size);
+
+#endif
