@@ -1,7 +1,7 @@
 # b24hook: one GNU Makefile.  Dependencies from pkg-config; warnings are
 # appended to the user's CFLAGS; objects in build/.
 .DELETE_ON_ERROR:
-.PHONY: all check unit e2e deps demo install clean
+.PHONY: all check deps demo install clean
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -23,7 +23,6 @@ LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 TEST_SRC = $(wildcard tests/check_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=build/tests/%)
-E2E = $(wildcard tests/e2e/test_*.sh)
 
 all: build/b24hook
 
@@ -41,20 +40,15 @@ build/tests/%.o: tests/%.c $(wildcard lib/*.h tests/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(B24_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
-build/tests/check_%: build/tests/check_%.o build/libb24hook.a
+build/tests/check_%: build/tests/check_%.o build/tests/testutil.o \
+    build/libb24hook.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CHECK_LIBS)
 
-# Installs what is missing (Debian packages), then builds and runs every
+# Installs what is missing (Debian packages), builds, then runs every
 # Check suite and every end-to-end test; the last line sums them up.
 check: deps
-	$(MAKE) unit e2e
-
-unit: $(TEST_BIN)
-	@fail=0; for t in $(TEST_BIN); do CK_FORK=yes $$t || fail=1; done; \
-	exit $$fail
-
-e2e: build/b24hook
-	@fail=0; for t in $(E2E); do bash $$t || fail=1; done; exit $$fail
+	$(MAKE) build/b24hook $(TEST_BIN)
+	@bash scripts/runtests.sh
 
 deps:
 	@sh scripts/deps.sh

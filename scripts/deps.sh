@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="make gcc pkg-config libfcgi-dev libfcgi-bin libjansson-dev
-libsodium-dev check jq"
+libsodium-dev check jq spawn-fcgi curl"
 
 missing=
 for p in $PACKAGES; do

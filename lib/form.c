@@ -1,0 +1,355 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "form.h"
+#include "limit.h"
+
+/*
+ * While decoding, a map that has integer keys keeps the largest one under
+ * the key "", so that an append finds the next index without a rescan.
+ * No input name can make that key: an empty segment ("a[]") means append
+ * and an empty base is refused.  settle() removes it.
+ */
+#define NEXT_KEY ""
+
+/* bytes: an int64 in decimal, sign and NUL included */
+#define INDEX_SIZE 21
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * unescape: decode n bytes of src ('+' and %XX) into dst, which has room
+ * for n bytes; *dlen is the decoded length.  off is src's offset in the
+ * body, for the reason.
+ */
+static int
+unescape(const char *src, size_t n, char *dst, size_t *dlen, size_t off,
+    struct err *err)
+{
+	size_t i, j;
+	int hi, lo;
+
+	for (i = 0, j = 0; i < n; i++, j++) {
+		if (src[i] != '%') {
+			dst[j] = src[i] == '+' ? ' ' : src[i];
+			continue;
+		}
+		if (n - i < 3 || (hi = hexval(src[i + 1])) == -1 ||
+		    (lo = hexval(src[i + 2])) == -1)
+			return err_set(err, ERR_MALFORMED_BODY,
+			    "bad_escape at byte %zu", off + i);
+		dst[j] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	*dlen = j;
+	return 0;
+}
+
+/*
+ * utf8_valid: whether str is strict UTF-8 (RFC 3629): shortest form only,
+ * no surrogates, nothing past U+10FFFF.
+ */
+static int
+utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned char c, lo, hi;
+	size_t i, k, more;
+
+	for (i = 0; i < n;) {
+		c = s[i++];
+		if (c < 0x80)
+			continue;
+		lo = 0x80;
+		hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf)
+			more = 1;
+		else if (c >= 0xe0 && c <= 0xef) {
+			more = 2;
+			if (c == 0xe0)
+				lo = 0xa0; /* overlong */
+			else if (c == 0xed)
+				hi = 0x9f; /* surrogates */
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			more = 3;
+			if (c == 0xf0)
+				lo = 0x90; /* overlong */
+			else if (c == 0xf4)
+				hi = 0x8f; /* past U+10FFFF */
+		} else
+			return 0;
+		if (n - i < more || s[i] < lo || s[i] > hi)
+			return 0;
+		for (k = 1; k < more; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+		i += more;
+	}
+	return 1;
+}
+
+/*
+ * parse_index: whether key is a PHP integer key, a canonical decimal
+ * (0|-?[1-9][0-9]*) that fits int64; "05" and "-0" are string keys.
+ */
+static int
+parse_index(const char *key, int64_t *out)
+{
+	const char *p = key + (*key == '-');
+	uint64_t v = 0, max = (uint64_t)INT64_MAX + (*key == '-');
+
+	if (*p < '0' || *p > '9' || (*p == '0' && (p[1] != '\0' || p != key)))
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (max - (uint64_t)(*p - '0')) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p != '\0')
+		return 0;
+	/* -(v - 1) - 1: -2^63 without overflow */
+	*out = *key == '-' ? -(int64_t)(v - 1) - 1 : (int64_t)v;
+	return 1;
+}
+
+/*
+ * put: map[key] = v, in place if key exists (PHP's replace); steals v,
+ * even on failure, and a NULL v (a failed allocation) fails.
+ */
+static int
+put(json_t *map, const char *key, json_t *v, struct err *err)
+{
+	json_t *top;
+	int64_t k;
+
+	if (json_object_set_new_nocheck(map, key, v) == -1)
+		return err_set(err, ERR_INTERNAL, "json: no memory");
+	if (!parse_index(key, &k))
+		return 0;
+	top = json_object_get(map, NEXT_KEY);
+	if (top == NULL) {
+		if (json_object_set_new_nocheck(
+		        map, NEXT_KEY, json_integer(k)) == -1)
+			return err_set(err, ERR_INTERNAL, "json: no memory");
+	} else if (k > json_integer_value(top))
+		json_integer_set(top, k);
+	return 0;
+}
+
+/* next_index: write map's next append index into buf (INDEX_SIZE). */
+static int
+next_index(json_t *map, char *buf, struct err *err)
+{
+	json_t *top = json_object_get(map, NEXT_KEY);
+	int64_t next = 0;
+
+	if (top != NULL) {
+		if (json_integer_value(top) == INT64_MAX)
+			return err_set(err, ERR_LIMIT_EXCEEDED,
+			    "limit=index max=%" PRId64, INT64_MAX);
+		next = json_integer_value(top) + 1;
+	}
+	snprintf(buf, INDEX_SIZE, "%" PRId64, next);
+	return 0;
+}
+
+/*
+ * split_name: cut the decoded, NUL-terminated name in place into its base
+ * and bracketed segments, stored in keys[LIMIT_DEPTH].  Returns how many,
+ * or -1.
+ */
+static int
+split_name(char *name, char **keys, size_t off, struct err *err)
+{
+	char *p = strchr(name, '['), *close;
+	int n = 0;
+
+	if (p == name || *name == '\0')
+		return err_set(
+		    err, ERR_MALFORMED_BODY, "empty_name at byte %zu", off);
+	keys[n++] = name;
+	while (p != NULL && *p != '\0') {
+		if (*p != '[')
+			return err_set(err, ERR_MALFORMED_BODY,
+			    "text_after_bracket at byte %zu", off);
+		if ((close = strchr(p + 1, ']')) == NULL)
+			return err_set(err, ERR_MALFORMED_BODY,
+			    "unclosed_bracket at byte %zu", off);
+		if (n == LIMIT_DEPTH)
+			return err_set(err, ERR_LIMIT_EXCEEDED,
+			    "limit=depth max=%d", LIMIT_DEPTH);
+		*p = *close = '\0';
+		keys[n++] = p + 1;
+		p = close + 1;
+	}
+	return n;
+}
+
+/*
+ * insert: store value under the path keys[0..n-1], creating maps on the
+ * way and replacing a scalar that stands where a map must go.
+ */
+static int
+insert(json_t *map, char **keys, size_t n, const char *val, size_t vlen,
+    struct err *err)
+{
+	char index[INDEX_SIZE];
+	const char *key;
+	json_t *child;
+	size_t i;
+
+	for (i = 0;; i++) {
+		key = keys[i];
+		if (*key == '\0') {
+			if (next_index(map, index, err) == -1)
+				return -1;
+			key = index;
+		}
+		if (i == n - 1)
+			return put(
+			    map, key, json_stringn_nocheck(val, vlen), err);
+		child = json_object_get(map, key);
+		if (!json_is_object(child)) {
+			child = json_object();
+			if (put(map, key, child, err) == -1)
+				return -1;
+		}
+		map = child;
+	}
+}
+
+/* pair: decode one non-empty name[=value] at byte off into root. */
+static int
+pair(json_t *root, const char *s, size_t n, size_t off, char *scratch,
+    struct err *err)
+{
+	const char *eq = memchr(s, '=', n);
+	size_t nlen = eq != NULL ? (size_t)(eq - s) : n, dn, dv = 0;
+	char *name = scratch, *val, *keys[LIMIT_DEPTH];
+	int nkeys;
+
+	if (unescape(s, nlen, name, &dn, off, err) == -1)
+		return -1;
+	name[dn] = '\0';
+	val = name + dn + 1;
+	if (dn > LIMIT_KEY)
+		return err_set(
+		    err, ERR_LIMIT_EXCEEDED, "limit=key max=%d", LIMIT_KEY);
+	if (eq != NULL &&
+	    unescape(eq + 1, n - nlen - 1, val, &dv, off + nlen + 1, err) == -1)
+		return -1;
+	if (memchr(name, '\0', dn) != NULL)
+		return err_set(
+		    err, ERR_MALFORMED_BODY, "nul_in_name at byte %zu", off);
+	if (!utf8_valid(name, dn) || !utf8_valid(val, dv))
+		return err_set(
+		    err, ERR_INVALID_UTF8, "bad_utf8 in pair at byte %zu", off);
+	if ((nkeys = split_name(name, keys, off, err)) == -1)
+		return -1;
+	return insert(root, keys, (size_t)nkeys, val, dv, err);
+}
+
+/* is_list: whether map's keys are exactly "0".."n-1" in that order. */
+static int
+is_list(json_t *map)
+{
+	const char *key;
+	json_t *v;
+	int64_t i = 0, k;
+
+	json_object_foreach(map, key, v)
+	{
+		if (!parse_index(key, &k) || k != i++)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * settle: drop map's NEXT_KEY and, depth first, turn each child map that
+ * is a list into an array; map itself stays an object.
+ */
+static int
+settle(json_t *map, struct err *err)
+{
+	json_t *v, *arr, *elem;
+	const char *key;
+	void *it;
+
+	json_object_del(map, NEXT_KEY);
+	for (it = json_object_iter(map); it != NULL;
+	     it = json_object_iter_next(map, it)) {
+		v = json_object_iter_value(it);
+		if (!json_is_object(v))
+			continue;
+		if (settle(v, err) == -1)
+			return -1;
+		if (!is_list(v))
+			continue;
+		if ((arr = json_array()) == NULL)
+			return err_set(err, ERR_INTERNAL, "json: no memory");
+		json_object_foreach(v, key, elem)
+		{
+			if (json_array_append(arr, elem) == -1) {
+				json_decref(arr);
+				return err_set(
+				    err, ERR_INTERNAL, "json: no memory");
+			}
+		}
+		json_object_iter_set_new(map, it, arr);
+	}
+	return 0;
+}
+
+int
+form_decode(const char *body, size_t len, json_t **out, struct err *err)
+{
+	json_t *root;
+	char *scratch;
+	const char *amp;
+	size_t off, end, pairs = 0;
+
+	*out = NULL;
+	/* decoding never grows: room for any name, its NUL and its value */
+	if ((scratch = malloc(len + 1)) == NULL)
+		return err_errno(err, ERR_INTERNAL, errno, "malloc");
+	if ((root = json_object()) == NULL) {
+		free(scratch);
+		return err_set(err, ERR_INTERNAL, "json: no memory");
+	}
+	for (off = 0; off < len; off = end + 1) {
+		amp = memchr(body + off, '&', len - off);
+		end = amp != NULL ? (size_t)(amp - body) : len;
+		if (end == off)
+			continue;
+		if (++pairs > LIMIT_PAIRS) {
+			err_set(err, ERR_LIMIT_EXCEEDED, "limit=pairs max=%d",
+			    LIMIT_PAIRS);
+			goto fail;
+		}
+		if (pair(root, body + off, end - off, off, scratch, err) == -1)
+			goto fail;
+	}
+	if (settle(root, err) == -1)
+		goto fail;
+	free(scratch);
+	*out = root;
+	return 0;
+fail:
+	free(scratch);
+	json_decref(root);
+	return -1;
+}

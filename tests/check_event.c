@@ -1,0 +1,503 @@
+/*
+ * The normaliser: every fixture event, as a portal encodes it (.form) and
+ * as the docs draw it (.json), gives the records a user would expect.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "decode.h"
+#include "event.h"
+#include "testutil.h"
+
+#define PORTAL_A "a223c6b3710f85df22e9377d6c4f7553"
+#define PORTAL_B "bac1cd5c8940947a75e0d71b1a84e348"
+
+/* 2024-05-02T11:33:52.123456Z */
+static const struct timespec received = { 1714649632, 123456789 };
+
+/* The records of one body: a JSON array of the parsed lines. */
+static json_t *
+records_of(const char *body, size_t len, enum media media, const char *portal,
+    size_t max)
+{
+	struct err err = { 0 };
+	struct buf out;
+	json_t *root, *list, *rec;
+	size_t n = 0;
+	char *line, *save = NULL;
+
+	ck_assert_int_eq(decode_body(media, body, len, &root, &err), 0);
+	buf_init(&out, max);
+	ck_assert_msg(event_records(root, portal, &received, &out, &n, &err) ==
+	    0, "event_records: %s", err.reason);
+	json_decref(root);
+	ck_assert_uint_gt(out.len, 0);
+	ck_assert_int_eq(out.data[out.len - 1], '\n');
+	list = json_array();
+	for (line = strtok_r(out.data, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		rec = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+		ck_assert_msg(rec != NULL, "record is not JSON: %s", line);
+		json_array_append_new(list, rec);
+	}
+	ck_assert_uint_eq(json_array_size(list), n);
+	buf_free(&out);
+	return list;
+}
+
+static json_t *
+fixture_records(const char *name)
+{
+	enum media media = strstr(name, ".json") ? MEDIA_JSON : MEDIA_FORM;
+	size_t len;
+	char *body = fixture_read(name, &len);
+	json_t *list = records_of(body, len, media,
+	    strstr(body, PORTAL_A) ? PORTAL_A : PORTAL_B, 1 << 20);
+
+	free(body);
+	return list;
+}
+
+/*
+ * What a user checks in one record: expected normalised fields as a JSON
+ * text; every key listed must be present with that value, every
+ * normalised key not listed must be absent.
+ */
+struct expect {
+	const char *fixture; /* without .form / .json */
+	size_t records;
+	size_t record; /* which record the fields are of */
+	const char *fields;
+};
+
+static const struct expect expects[] = {
+	{ "ONAPPINSTALL", 1, 0,
+	    "{\"event\":\"ONAPPINSTALL\",\"ts\":1714640000,\"user_id\":1,"
+	    "\"domain\":\"some-domain.bitrix24.com\"}" },
+	{ "ONAPPUNINSTALL", 1, 0,
+	    "{\"event\":\"ONAPPUNINSTALL\",\"ts\":1714699999}" },
+	{ "ONIMCONNECTORDIALOGSTART", 1, 0,
+	    "{\"event_handler_id\":1,\"item\":0,\"items\":1,"
+	    "\"connector\":\"newcustomconnector\",\"line\":105,"
+	    "\"session_id\":3282,\"session_closed\":false,"
+	    "\"parent_session_id\":0,\"close_term\":10,"
+	    "\"external_chat_id\":\"8\",\"external_user_id\":\"0\"}" },
+	{ "ONIMCONNECTORDIALOGFINISH", 1, 0,
+	    "{\"event_handler_id\":1,\"item\":0,\"items\":1,"
+	    "\"connector\":\"newcustomconnector\",\"line\":105,"
+	    "\"session_id\":3282,\"session_closed\":true,"
+	    "\"parent_session_id\":0,\"close_term\":10,"
+	    "\"external_chat_id\":\"8\",\"external_user_id\":\"0\"}" },
+	{ "ONIMCONNECTORLINEDELETE", 1, 0,
+	    "{\"event_handler_id\":563,\"ts\":1773761165,\"user_id\":27,"
+	    "\"line\":107}" },
+	{ "ONIMCONNECTORMESSAGEADD", 1, 0,
+	    "{\"event_handler_id\":555,\"user_id\":27,\"item\":0,\"items\":1,"
+	    "\"connector\":\"myconnector\",\"line\":107,\"chat_id\":1807,"
+	    "\"message_id\":86497,\"external_chat_id\":\"channel-123\"}" },
+	{ "ONIMCONNECTORMESSAGEUPDATE", 1, 0,
+	    "{\"event_handler_id\":557,\"user_id\":27,\"item\":0,\"items\":1,\"connector\":\"myconnector\","
+	    "\"line\":107,\"chat_id\":1807,\"message_id\":86501,"
+	    "\"external_chat_id\":\"channel-123\","
+	    "\"external_message_ids\":[\"ext-msg-005\"]}" },
+	{ "ONIMCONNECTORMESSAGEDELETE", 2, 0,
+	    "{\"event_handler_id\":559,\"user_id\":27,\"item\":0,\"items\":2,\"connector\":\"myconnector\","
+	    "\"line\":107,\"chat_id\":1807,\"message_id\":86501,"
+	    "\"external_chat_id\":\"channel-123\","
+	    "\"external_message_ids\":[\"ext-msg-005\"]}" },
+	{ "ONIMCONNECTORMESSAGEDELETE", 2, 1,
+	    "{\"event_handler_id\":559,\"user_id\":27,\"item\":1,\"items\":2,\"connector\":\"myconnector\","
+	    "\"line\":107,\"chat_id\":1807,\"message_id\":86502,"
+	    "\"external_chat_id\":\"channel-123\","
+	    "\"external_message_ids\":[\"ext-msg-006\"]}" },
+	{ "ONIMCONNECTORSTATUSDELETE", 1, 0,
+	    "{\"event_handler_id\":561,\"user_id\":27,\"connector\":\"myconnector\","
+	    "\"line\":107}" },
+	{ "ONOPENLINEMESSAGEADD", 1, 0,
+	    "{\"event_handler_id\":580,\"item\":0,\"items\":1,"
+	    "\"connector\":\"livechat\",\"line\":128,\"chat_id\":10585,"
+	    "\"message_id\":99120,\"external_chat_id\":\"10585\","
+	    "\"external_user_id\":\"1984\"}" },
+	{ "ONSESSIONSTART", 1, 0,
+	    "{\"event_handler_id\":570,\"item\":0,\"items\":1,"
+	    "\"connector\":\"livechat\",\"line\":128,\"line_name\":\"linename\","
+	    "\"chat_id\":10585,\"external_chat_id\":\"10585\","
+	    "\"external_user_id\":\"1984\"}" },
+	{ "ONSESSIONFINISH", 1, 0,
+	    "{\"event_handler_id\":571,\"item\":0,\"items\":1,"
+	    "\"connector\":\"livechat\",\"line\":128,\"line_name\":\"linename\","
+	    "\"chat_id\":10585,\"external_chat_id\":\"10585\","
+	    "\"external_user_id\":\"1984\"}" },
+	/* the docs' drawing: DATA as a list, chat{id}, user{id,name} */
+	{ "ONSESSIONFINISH.doc", 1, 0,
+	    "{\"event_handler_id\":1,\"item\":0,\"items\":1,"
+	    "\"connector\":\"livechat\",\"line\":128,\"chat_id\":10585,"
+	    "\"external_chat_id\":\"10585\",\"external_user_id\":\"1984\"}" },
+};
+
+static const char *const normalised[] = { "event_handler_id", "user_id",
+	"item", "items", "connector", "line", "line_name", "session_id",
+	"session_closed", "parent_session_id", "close_term", "chat_id",
+	"message_id", "external_chat_id", "external_user_id",
+	"external_message_ids", NULL };
+
+static void
+check_expect(const struct expect *e, const char *suffix)
+{
+	char name[128];
+	json_t *list, *rec, *want;
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	snprintf(name, sizeof(name), "%s%s", e->fixture, suffix);
+	list = fixture_records(name);
+	ck_assert_msg(json_array_size(list) == e->records,
+	    "%s: %zu records", name, json_array_size(list));
+	rec = json_array_get(list, e->record);
+	want = json_loads(e->fields, 0, NULL);
+	ck_assert_ptr_nonnull(want);
+	json_object_foreach(want, k, v)
+		ck_assert_msg(json_equal(json_object_get(rec, k), v),
+		    "%s: field %s", name, k);
+	for (i = 0; normalised[i] != NULL; i++)
+		if (json_object_get(want, normalised[i]) == NULL)
+			ck_assert_msg(json_object_get(rec, normalised[i]) ==
+				NULL,
+			    "%s: unexpected %s", name, normalised[i]);
+	json_decref(want);
+	json_decref(list);
+}
+
+START_TEST(fixture_form)
+{
+	check_expect(&expects[_i], ".form");
+}
+END_TEST
+
+START_TEST(fixture_json)
+{
+	check_expect(&expects[_i], ".json");
+}
+END_TEST
+
+/* The record's keys, in the documented order. */
+START_TEST(key_order)
+{
+	static const char *const order[] = { "v", "received", "event",
+		"event_handler_id", "ts", "member_id", "domain", "user_id",
+		"item", "items", "connector", "line", "chat_id", "message_id",
+		"external_chat_id", "key", "data", NULL };
+	json_t *list = fixture_records("ONIMCONNECTORMESSAGEADD.form");
+	json_t *rec = json_array_get(list, 0);
+	const char *k;
+	json_t *v;
+	size_t i = 0;
+
+	json_object_foreach(rec, k, v) {
+		ck_assert_ptr_nonnull(order[i]);
+		ck_assert_str_eq(k, order[i]);
+		i++;
+	}
+	ck_assert_ptr_null(order[i]);
+	ck_assert_int_eq(json_integer_value(json_object_get(rec, "v")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "received")),
+	    "2024-05-02T11:33:52.123456Z");
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "member_id")),
+	    PORTAL_B);
+	json_decref(list);
+}
+END_TEST
+
+/* data is the item exactly as decoded; nothing of auth is copied. */
+START_TEST(data_kept_auth_dropped)
+{
+	json_t *list = fixture_records("ONIMCONNECTORMESSAGEADD.form");
+	json_t *rec = json_array_get(list, 0);
+	json_t *want = json_pack("{s{ss,ss}, s{ss,ss}, s{ss}}", "im", "chat_id",
+	    "1807", "message_id", "86497", "message", "user_id", "27", "text",
+	    "[b]Klaus Weber:[/b] [br]Guten Tag!", "chat", "id", "channel-123");
+	char *text;
+
+	ck_assert(json_equal(json_object_get(rec, "data"), want));
+	text = json_dumps(list, 0);
+	ck_assert_ptr_null(strstr(text, "c978b990071b0008440001b0895f697a"));
+	ck_assert_ptr_null(strstr(text, "831c76b092f9f135d9b6b36c3a720757"));
+	ck_assert_ptr_null(strstr(text, "auth"));
+	free(text);
+	json_decref(want);
+	json_decref(list);
+}
+END_TEST
+
+/* Events with no secret in any record, for every fixture. */
+START_TEST(no_secret_in_any_record)
+{
+	static const char *const secrets[] = {
+		"s6p6eclrvim6da22ft9ch94ekreb52lv",
+		"4s386p3q0tr8dy89xvmt96234v3dljg8",
+		"51856fefc120afa4b628cc82d3935cce",
+		"c978b990071b0008440001b0895f697a",
+		"831c76b092f9f135d9b6b36c3a720757",
+		"5680b91b0000844000785e072978228d24bd2f" };
+	char name[128], *text;
+	json_t *list;
+	size_t i;
+
+	snprintf(name, sizeof(name), "%s.form", expects[_i].fixture);
+	list = fixture_records(name);
+	text = json_dumps(list, 0);
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		ck_assert_msg(strstr(text, secrets[i]) == NULL,
+		    "%s leaks a token", name);
+	free(text);
+	json_decref(list);
+}
+END_TEST
+
+/* Both encodings of one event give the same records but for data. */
+START_TEST(form_and_json_agree)
+{
+	char name[128];
+	json_t *form, *json, *a, *b;
+	size_t i;
+
+	snprintf(name, sizeof(name), "%s.form", expects[_i].fixture);
+	form = fixture_records(name);
+	snprintf(name, sizeof(name), "%s.json", expects[_i].fixture);
+	json = fixture_records(name);
+	ck_assert_uint_eq(json_array_size(form), json_array_size(json));
+	for (i = 0; i < json_array_size(form); i++) {
+		a = json_array_get(form, i);
+		b = json_array_get(json, i);
+		json_object_del(a, "data");
+		json_object_del(b, "data");
+		ck_assert_msg(json_equal(a, b), "%s: record %zu differs",
+		    expects[_i].fixture, i);
+	}
+	json_decref(form);
+	json_decref(json);
+}
+END_TEST
+
+static const char *
+key_of(const char *body, size_t i)
+{
+	static char key[64];
+	json_t *list = records_of(body, strlen(body), MEDIA_FORM, PORTAL_A,
+	    1 << 20);
+
+	snprintf(key, sizeof(key), "%s",
+	    json_string_value(
+		json_object_get(json_array_get(list, i), "key")));
+	json_decref(list);
+	return key;
+}
+
+/* The key: same for a re-delivery, different for a different item. */
+START_TEST(key_identity)
+{
+	char k1[64], k2[64];
+
+	snprintf(k1, sizeof(k1), "%s",
+	    key_of("event=ONX&ts=1&event_handler_id=5&data[A]=1", 0));
+	ck_assert_uint_eq(strlen(k1), 32);
+	/* ts, event_handler_id and the arrival time do not count */
+	ck_assert_str_eq(k1, key_of("event=onx&ts=2&eventId=9&data[A]=1", 0));
+	/* content, event and portal do */
+	ck_assert_str_ne(k1, key_of("event=ONX&data[A]=2", 0));
+	ck_assert_str_ne(k1, key_of("event=ONY&data[A]=1", 0));
+	/* two items of one event differ; one item keeps its key in a batch */
+	snprintf(k1, sizeof(k1), "%s",
+	    key_of("event=ONIMCONNECTORMESSAGEDELETE&data[LINE]=1&"
+		   "data[MESSAGES][0][message][id]=a&"
+		   "data[MESSAGES][1][message][id]=b",
+		1));
+	snprintf(k2, sizeof(k2), "%s",
+	    key_of("event=ONIMCONNECTORMESSAGEDELETE&data[LINE]=1&"
+		   "data[MESSAGES][0][message][id]=b",
+		0));
+	ck_assert_str_eq(k1, k2);
+	ck_assert_str_ne(k1,
+	    key_of("event=ONIMCONNECTORMESSAGEDELETE&data[LINE]=1&"
+		   "data[MESSAGES][0][message][id]=a",
+		0));
+	/* the context in data counts: the same message on another line */
+	ck_assert_str_ne(k1,
+	    key_of("event=ONIMCONNECTORMESSAGEDELETE&data[LINE]=2&"
+		   "data[MESSAGES][0][message][id]=b",
+		0));
+}
+END_TEST
+
+START_TEST(key_differs_by_portal)
+{
+	const char *body = "event=ONX&data[A]=1";
+	json_t *a = records_of(body, strlen(body), MEDIA_FORM, PORTAL_A, 4096);
+	json_t *b = records_of(body, strlen(body), MEDIA_FORM, PORTAL_B, 4096);
+
+	ck_assert(!json_equal(json_object_get(json_array_get(a, 0), "key"),
+	    json_object_get(json_array_get(b, 0), "key")));
+	json_decref(a);
+	json_decref(b);
+}
+END_TEST
+
+/* Any other verified event: one record with the generic fields. */
+START_TEST(other_event_generic)
+{
+	const char *body = "event=ONCRMDEALUPDATE&event_handler_id=77&"
+			   "data%5BFIELDS%5D%5BID%5D=134806&ts=1714649632&"
+			   "auth%5Bdomain%5D=x.bitrix24.com";
+	json_t *list = records_of(body, strlen(body), MEDIA_FORM, PORTAL_A,
+	    4096);
+	json_t *rec = json_array_get(list, 0);
+
+	ck_assert_uint_eq(json_array_size(list), 1);
+	ck_assert_ptr_null(json_object_get(rec, "item"));
+	ck_assert_ptr_null(json_object_get(rec, "connector"));
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(rec, "event_handler_id")), 77);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(json_object_get(rec, "data"),
+				 "FIELDS"),
+			     "ID")),
+	    "134806");
+	json_decref(list);
+}
+END_TEST
+
+/* Missing keys are normal; malformed values are left out, kept in data. */
+START_TEST(missing_and_odd_values)
+{
+	const char *body = "event=ONIMCONNECTORDIALOGSTART&ts=soon&"
+			   "data[DATA][0][session][id]=12x&"
+			   "data[DATA][0][session][closed]=maybe&"
+			   "data[DATA][1][session][id]=-7";
+	json_t *list = records_of(body, strlen(body), MEDIA_FORM, PORTAL_A,
+	    4096);
+	json_t *r0 = json_array_get(list, 0), *r1 = json_array_get(list, 1);
+
+	ck_assert_uint_eq(json_array_size(list), 2);
+	ck_assert_ptr_null(json_object_get(r0, "ts"));
+	ck_assert_ptr_null(json_object_get(r0, "session_id"));
+	ck_assert_ptr_null(json_object_get(r0, "session_closed"));
+	ck_assert_ptr_null(json_object_get(r0, "domain"));
+	ck_assert_int_eq(json_integer_value(json_object_get(r1, "session_id")),
+	    -7);
+	json_decref(list);
+}
+END_TEST
+
+/* An item event without items, and an event without data. */
+START_TEST(no_items_no_data)
+{
+	const char *body = "event=ONIMCONNECTORMESSAGEADD&data[CONNECTOR]=c";
+	json_t *list = records_of(body, strlen(body), MEDIA_FORM, PORTAL_A,
+	    4096);
+	json_t *rec = json_array_get(list, 0);
+
+	ck_assert_uint_eq(json_array_size(list), 1);
+	ck_assert_ptr_null(json_object_get(rec, "item"));
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "connector")),
+	    "c");
+	json_decref(list);
+	body = "event=ONAPPTEST";
+	list = records_of(body, strlen(body), MEDIA_FORM, PORTAL_A, 4096);
+	ck_assert_uint_eq(json_array_size(list), 1);
+	ck_assert_ptr_null(json_object_get(json_array_get(list, 0), "data"));
+	json_decref(list);
+}
+END_TEST
+
+/* DATA of the open-line events as a list of several items. */
+START_TEST(session_data_list)
+{
+	const char *body = "event=ONSESSIONSTART&data[DATA][0][line][id]=1&"
+			   "data[DATA][1][line][id]=2";
+	json_t *list = records_of(body, strlen(body), MEDIA_FORM, PORTAL_A,
+	    4096);
+
+	ck_assert_uint_eq(json_array_size(list), 2);
+	ck_assert_int_eq(json_integer_value(
+			     json_object_get(json_array_get(list, 1), "line")),
+	    2);
+	json_decref(list);
+}
+END_TEST
+
+/* Records past the buffer's maximum: limit_exceeded, never a crash. */
+START_TEST(records_limit)
+{
+	const char *body = "event=ONX&data[A]=1";
+	struct err err = { 0 };
+	struct buf out;
+	json_t *root;
+	size_t n = 0, need;
+
+	ck_assert_int_eq(decode_body(MEDIA_FORM, body, strlen(body), &root,
+			     &err),
+	    0);
+	buf_init(&out, 1 << 16);
+	ck_assert_int_eq(event_records(root, PORTAL_A, &received, &out, &n,
+			     &err),
+	    0);
+	need = out.len;
+	buf_free(&out);
+	buf_init(&out, need);
+	ck_assert_int_eq(event_records(root, PORTAL_A, &received, &out, &n,
+			     &err),
+	    0);
+	buf_free(&out);
+	buf_init(&out, need - 1);
+	ck_assert_int_eq(event_records(root, PORTAL_A, &received, &out, &n,
+			     &err),
+	    -1);
+	ck_assert_int_eq(err.code, ERR_LIMIT_EXCEEDED);
+	buf_free(&out);
+	json_decref(root);
+}
+END_TEST
+
+static Suite *
+event_suite(void)
+{
+	Suite *s = suite_create("event");
+	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
+	int n = sizeof(expects) / sizeof(expects[0]);
+
+	tcase_add_loop_test(core, fixture_form, 0, n);
+	tcase_add_loop_test(core, fixture_json, 0, n);
+	tcase_add_loop_test(core, no_secret_in_any_record, 0, n);
+	tcase_add_loop_test(core, form_and_json_agree, 0, n);
+	tcase_add_test(core, key_order);
+	tcase_add_test(core, data_kept_auth_dropped);
+	tcase_add_test(core, key_identity);
+	tcase_add_test(core, key_differs_by_portal);
+	tcase_add_test(core, other_event_generic);
+	tcase_add_test(core, missing_and_odd_values);
+	tcase_add_test(core, no_items_no_data);
+	tcase_add_test(core, session_data_list);
+	tcase_add_test(limits, records_limit);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, limits);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(event_suite());
+	int failed;
+
+	if (sodium_init() < 0)
+		return 1;
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
