@@ -1,0 +1,399 @@
+/*
+ * The request pipeline: settings, the checks before the body, decode ->
+ * verify -> normalise -> append, and the reply and operator line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <sodium.h>
+
+#include "request.h"
+#include "testutil.h"
+
+#define PORTAL "bac1cd5c8940947a75e0d71b1a84e348"
+#define TOKEN "831c76b092f9f135d9b6b36c3a720757"
+
+static const struct timespec received = { 1773759200, 0 };
+static char *dir;
+static char allow_path[4096], log_dir[4096];
+static struct settings settings;
+static struct allowlist_cache cache;
+
+static void
+setup(void)
+{
+	size_t len;
+	char *allow = fixture_read("allow.txt", &len);
+	struct err err;
+	FILE *f;
+
+	dir = tmpdir_make();
+	snprintf(allow_path, sizeof(allow_path), "%s/allow.txt", dir);
+	snprintf(log_dir, sizeof(log_dir), "%s/logs", dir);
+	ck_assert_int_eq(mkdir(log_dir, 0755), 0);
+	ck_assert_ptr_nonnull(f = fopen(allow_path, "w"));
+	fwrite(allow, 1, len, f);
+	fclose(f);
+	free(allow);
+	ck_assert_int_eq(
+	    settings_parse(allow_path, log_dir, NULL, NULL, &settings, &err), 0);
+	memset(&cache, 0, sizeof(cache));
+}
+
+static void
+teardown(void)
+{
+	allowlist_cache_clear(&cache);
+	tmpdir_remove(dir);
+}
+
+/* Lines in the portal's log; 0 when it does not exist. */
+static size_t
+log_lines(const char *portal)
+{
+	char path[4200];
+	size_t n = 0;
+	FILE *f;
+	int c;
+
+	snprintf(path, sizeof(path), "%s/%s.jsonl", log_dir, portal);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static int
+process(const char *body, enum media media, struct outcome *o)
+{
+	return request_process(body, strlen(body), media, &settings, &cache,
+	    &received, o);
+}
+
+START_TEST(settings_defaults_and_errors)
+{
+	struct settings s;
+	struct err err;
+
+	ck_assert_int_eq(settings_parse("a", "d", NULL, NULL, &s, &err), 0);
+	ck_assert_uint_eq(s.max_body, LIMIT_BODY_DEFAULT);
+	ck_assert_int_eq(s.fsync, 0);
+	ck_assert_int_eq(settings_parse("a", "d", "10", "1", &s, &err), 0);
+	ck_assert_uint_eq(s.max_body, 10);
+	ck_assert_int_eq(s.fsync, 1);
+	ck_assert_int_eq(settings_parse(NULL, "d", NULL, NULL, &s, &err), -1);
+	ck_assert_int_eq(err.code, ERR_CONFIG);
+	ck_assert_str_eq(err.reason, "B24HOOK_ALLOWLIST unset");
+	ck_assert_int_eq(settings_parse("a", "", NULL, NULL, &s, &err), -1);
+	ck_assert_str_eq(err.reason, "B24HOOK_LOG_DIR unset");
+	ck_assert_int_eq(settings_parse("a", "d", "1k", NULL, &s, &err), -1);
+	ck_assert_int_eq(settings_parse("a", "d", "0", NULL, &s, &err), -1);
+	ck_assert_int_eq(settings_parse("a", "d", "-1", NULL, &s, &err), -1);
+	ck_assert_int_eq(settings_parse("a", "d", NULL, "yes", &s, &err), -1);
+	ck_assert_int_eq(err.code, ERR_CONFIG);
+}
+END_TEST
+
+START_TEST(settings_body_ceiling)
+{
+	char n[32];
+	struct settings s;
+	struct err err;
+
+	snprintf(n, sizeof(n), "%d", LIMIT_BODY_CEILING);
+	ck_assert_int_eq(settings_parse("a", "d", n, NULL, &s, &err), 0);
+	snprintf(n, sizeof(n), "%d", LIMIT_BODY_CEILING + 1);
+	ck_assert_int_eq(settings_parse("a", "d", n, NULL, &s, &err), -1);
+	ck_assert_int_eq(err.code, ERR_CONFIG);
+}
+END_TEST
+
+static const struct {
+	const char *method, *type, *length;
+	enum err_code code;
+} checks[] = {
+	{ "POST", NULL, "10", ERR_OK },
+	{ "POST", "", "10", ERR_OK },
+	{ "POST", "application/x-www-form-urlencoded", "0", ERR_OK },
+	{ "POST", "Application/X-WWW-Form-Urlencoded; charset=UTF-8", "1",
+	    ERR_OK },
+	{ "POST", "application/json", "10", ERR_OK },
+	{ "POST", " application/json ;charset=utf-8", "10", ERR_OK },
+	{ "GET", NULL, "10", ERR_METHOD_NOT_ALLOWED },
+	{ "post", NULL, "10", ERR_METHOD_NOT_ALLOWED },
+	{ NULL, NULL, "10", ERR_METHOD_NOT_ALLOWED },
+	{ "POST", "text/plain", "10", ERR_UNSUPPORTED_MEDIA_TYPE },
+	{ "POST", "multipart/form-data; boundary=x", "10",
+	    ERR_UNSUPPORTED_MEDIA_TYPE },
+	{ "POST", "application/jsonx", "10", ERR_UNSUPPORTED_MEDIA_TYPE },
+	{ "POST", NULL, NULL, ERR_LENGTH_REQUIRED },
+	{ "POST", NULL, "", ERR_LENGTH_REQUIRED },
+	{ "POST", NULL, "ten", ERR_MALFORMED_BODY },
+	{ "POST", NULL, "-1", ERR_MALFORMED_BODY },
+	{ "POST", NULL, "1 ", ERR_MALFORMED_BODY },
+	{ "POST", NULL, "99999999999999999999999", ERR_MALFORMED_BODY },
+};
+
+START_TEST(check_table)
+{
+	struct err err = { 0 };
+	enum media media;
+	size_t len;
+	int rc;
+
+	rc = request_check(checks[_i].method, checks[_i].type,
+	    checks[_i].length, &settings, &media, &len, &err);
+	ck_assert_int_eq(rc, checks[_i].code == ERR_OK ? 0 : -1);
+	if (rc == -1)
+		ck_assert_int_eq(err.code, checks[_i].code);
+}
+END_TEST
+
+START_TEST(check_max_body)
+{
+	struct err err;
+	enum media media;
+	size_t len;
+
+	settings.max_body = 100;
+	ck_assert_int_eq(request_check("POST", NULL, "100", &settings, &media,
+			     &len, &err),
+	    0);
+	ck_assert_uint_eq(len, 100);
+	ck_assert_int_eq(request_check("POST", NULL, "101", &settings, &media,
+			     &len, &err),
+	    -1);
+	ck_assert_int_eq(err.code, ERR_BODY_TOO_LARGE);
+}
+END_TEST
+
+/* A fixture as a portal sends it: on disk only after the append. */
+START_TEST(process_fixture)
+{
+	size_t len;
+	char *body = fixture_read("ONIMCONNECTORMESSAGEDELETE.form", &len);
+	struct outcome o;
+
+	ck_assert_int_eq(request_process(body, len, MEDIA_FORM, &settings,
+			     &cache, &received, &o),
+	    0);
+	ck_assert_int_eq(o.err.code, ERR_OK);
+	ck_assert_uint_eq(o.records, 2);
+	ck_assert_uint_eq(log_lines(PORTAL), 2);
+	ck_assert_ptr_nonnull(o.reloaded);
+	ck_assert_str_eq(o.member_id, PORTAL);
+	ck_assert_str_eq(o.event, "ONIMCONNECTORMESSAGEDELETE");
+	/* the second request uses the cached allow-list */
+	ck_assert_int_eq(request_process(body, len, MEDIA_FORM, &settings,
+			     &cache, &received, &o),
+	    0);
+	ck_assert_ptr_null(o.reloaded);
+	ck_assert_uint_eq(log_lines(PORTAL), 4);
+	free(body);
+}
+END_TEST
+
+/* Refusals: the precise reason, and nothing written. */
+static const struct {
+	const char *body;
+	enum err_code code;
+	const char *reason;
+} refusals[] = {
+	{ "PLACEMENT=SETTING_CONNECTOR&AUTH_ID=x", ERR_NOT_AN_EVENT,
+	    "no event key" },
+	{ "event=&auth[member_id]=" PORTAL "&auth[application_token]=" TOKEN,
+	    ERR_NOT_AN_EVENT, "empty event" },
+	{ "event[a]=ONX&auth[member_id]=" PORTAL, ERR_MALFORMED_BODY,
+	    "event not a string" },
+	{ "event=ON%0AX&auth[member_id]=" PORTAL, ERR_MALFORMED_BODY,
+	    "event not [A-Za-z0-9_]" },
+	{ "event=ONX", ERR_MISSING_AUTH, "no auth[member_id]" },
+	{ "event=ONX&auth=1", ERR_MISSING_AUTH, "no auth[member_id]" },
+	{ "event=ONX&auth[member_id]=" PORTAL, ERR_MISSING_AUTH,
+	    "no auth[application_token]" },
+	{ "event=ONX&auth[member_id]=" PORTAL "&auth[application_token]=",
+	    ERR_MISSING_AUTH, "no auth[application_token]" },
+	{ "event=ONX&auth[member_id]=" PORTAL "&auth[application_token]=x",
+	    ERR_FORBIDDEN, "token_mismatch" },
+	{ "event=ONX&auth[member_id]=" PORTAL "&auth[application_token]=" TOKEN
+	  "0",
+	    ERR_FORBIDDEN, "token_mismatch" },
+	{ "event=ONX&auth[member_id]=a223c6b3710f85df22e9377d6c4f7553&"
+	  "auth[application_token]=" TOKEN,
+	    ERR_FORBIDDEN, "token_mismatch" },
+	{ "event=ONX&auth[member_id]=../../x&auth[application_token]=" TOKEN,
+	    ERR_FORBIDDEN, "unknown_portal" },
+	{ "event=ONX&auth[member_id]=%FF", ERR_INVALID_UTF8, NULL },
+	{ "a=%zz", ERR_MALFORMED_BODY, NULL },
+};
+
+START_TEST(process_refusals)
+{
+	struct outcome o;
+
+	ck_assert_int_eq(process(refusals[_i].body, MEDIA_FORM, &o), -1);
+	ck_assert_int_eq(o.err.code, refusals[_i].code);
+	if (refusals[_i].reason != NULL)
+		ck_assert_str_eq(o.err.reason, refusals[_i].reason);
+	ck_assert_uint_eq(o.records, 0);
+	ck_assert_uint_eq(log_lines(PORTAL), 0);
+	ck_assert_uint_eq(log_lines("a223c6b3710f85df22e9377d6c4f7553"), 0);
+}
+END_TEST
+
+START_TEST(process_json)
+{
+	struct outcome o;
+
+	ck_assert_int_eq(process("{\"event\":\"onx\",\"auth\":{\"member_id\":"
+				 "\"" PORTAL "\",\"application_token\":"
+				 "\"" TOKEN "\"}}",
+			     MEDIA_JSON, &o),
+	    0);
+	ck_assert_uint_eq(log_lines(PORTAL), 1);
+	ck_assert_int_eq(process("[1]", MEDIA_JSON, &o), -1);
+	ck_assert_int_eq(o.err.code, ERR_MALFORMED_BODY);
+	ck_assert_int_eq(process("{\"event\":\"a\",\"event\":\"b\"}",
+			     MEDIA_JSON, &o),
+	    -1);
+	ck_assert_int_eq(o.err.code, ERR_MALFORMED_BODY);
+}
+END_TEST
+
+START_TEST(process_config_and_storage)
+{
+	const char *body = "event=ONX&auth[member_id]=" PORTAL
+			   "&auth[application_token]=" TOKEN;
+	struct outcome o;
+
+	settings.log_dir = "/nonexistent/b24hook";
+	ck_assert_int_eq(process(body, MEDIA_FORM, &o), -1);
+	ck_assert_int_eq(o.err.code, ERR_STORAGE_UNAVAILABLE);
+	ck_assert_str_eq(o.err.reason, "open errno=ENOENT");
+	settings.log_dir = log_dir;
+	ck_assert_int_eq(unlink(allow_path), 0);
+	ck_assert_int_eq(process(body, MEDIA_FORM, &o), -1);
+	ck_assert_int_eq(o.err.code, ERR_CONFIG);
+	ck_assert_uint_eq(log_lines(PORTAL), 0);
+}
+END_TEST
+
+START_TEST(reply_texts)
+{
+	struct outcome o = { 0 };
+	char buf[REPLY_SIZE];
+
+	o.records = 3;
+	reply_render(&o, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "Status: 200 OK\r\n"
+			      "Content-Type: application/json\r\n\r\n"
+			      "{\"status\":\"ok\",\"records\":3}\n");
+	err_set(&o.err, ERR_METHOD_NOT_ALLOWED, "method=GET");
+	reply_render(&o, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "Status: 405 Method Not Allowed\r\n"
+			      "Content-Type: application/json\r\n"
+			      "Allow: POST\r\n\r\n"
+			      "{\"status\":\"error\","
+			      "\"error\":\"method_not_allowed\"}\n");
+	err_set(&o.err, ERR_CONFIG, "B24HOOK_ALLOWLIST unset");
+	reply_render(&o, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "Status: 500 Internal Server Error\r\n"
+			      "Content-Type: application/json\r\n\r\n"
+			      "{\"status\":\"error\","
+			      "\"error\":\"config_error\"}\n");
+}
+END_TEST
+
+/* Every code has its documented status and name. */
+START_TEST(status_table)
+{
+	static const struct {
+		enum err_code code;
+		int status;
+		const char *name;
+	} t[] = { { ERR_MALFORMED_BODY, 400, "malformed_body" },
+		{ ERR_NOT_AN_EVENT, 400, "not_an_event" },
+		{ ERR_MISSING_AUTH, 400, "missing_auth" },
+		{ ERR_INVALID_UTF8, 400, "invalid_utf8" },
+		{ ERR_LIMIT_EXCEEDED, 400, "limit_exceeded" },
+		{ ERR_FORBIDDEN, 403, "forbidden" },
+		{ ERR_METHOD_NOT_ALLOWED, 405, "method_not_allowed" },
+		{ ERR_LENGTH_REQUIRED, 411, "length_required" },
+		{ ERR_BODY_TOO_LARGE, 413, "body_too_large" },
+		{ ERR_UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type" },
+		{ ERR_CONFIG, 500, "config_error" },
+		{ ERR_STORAGE_UNAVAILABLE, 503, "storage_unavailable" } };
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ck_assert_int_eq(err_status(t[i].code), t[i].status);
+		ck_assert_str_eq(err_name(t[i].code), t[i].name);
+	}
+}
+END_TEST
+
+START_TEST(operator_line)
+{
+	struct outcome o = { 0 };
+	char line[OPERATOR_LINE_SIZE];
+
+	err_set(&o.err, ERR_FORBIDDEN, "token_mismatch");
+	strcpy(o.member_id, PORTAL);
+	strcpy(o.event, "ONX");
+	reply_operator_line(&o, line, sizeof(line));
+	ck_assert_str_eq(line, "b24hook: 403 forbidden reason=\"token_mismatch\""
+			       " member_id=" PORTAL " event=ONX\n");
+	/* what a client sent cannot break the line or its quoting */
+	memset(&o, 0, sizeof(o));
+	err_set(&o.err, ERR_UNSUPPORTED_MEDIA_TYPE, "content_type=a\"b\nc");
+	reply_operator_line(&o, line, sizeof(line));
+	ck_assert_str_eq(line, "b24hook: 415 unsupported_media_type "
+			       "reason=\"content_type=a?b?c\"\n");
+}
+END_TEST
+
+static Suite *
+request_suite(void)
+{
+	Suite *s = suite_create("request");
+	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
+
+	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_checked_fixture(limits, setup, teardown);
+	tcase_add_test(core, settings_defaults_and_errors);
+	tcase_add_loop_test(core, check_table, 0,
+	    sizeof(checks) / sizeof(checks[0]));
+	tcase_add_test(core, process_fixture);
+	tcase_add_loop_test(core, process_refusals, 0,
+	    sizeof(refusals) / sizeof(refusals[0]));
+	tcase_add_test(core, process_json);
+	tcase_add_test(core, process_config_and_storage);
+	tcase_add_test(core, reply_texts);
+	tcase_add_test(core, status_table);
+	tcase_add_test(core, operator_line);
+	tcase_add_test(limits, settings_body_ceiling);
+	tcase_add_test(limits, check_max_body);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, limits);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(request_suite());
+	int failed;
+
+	if (sodium_init() < 0)
+		return 1;
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
