@@ -160,8 +160,8 @@ request_process(const char *body, size_t len, enum media media,
     const struct settings *s, struct allowlist_cache *cache,
     const struct timespec *received, struct outcome *o)
 {
-	const char *member_id, *portal;
-	const json_t *token;
+	const char *member_id = NULL, *portal = NULL;
+	const json_t *token = NULL;
 	struct buf records;
 	json_t *root = NULL;
 	int rc = -1;
