@@ -1,0 +1,136 @@
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "limit.h"
+#include "sink.h"
+
+static int
+valid_portal(const char *s)
+{
+	size_t n;
+	char c;
+
+	if (s == NULL)
+		return 0;
+	for (n = 0; (c = s[n]) != '\0'; n++) {
+		if (n == LIMIT_MEMBER_ID)
+			return 0;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		        (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return 0;
+	}
+	return n > 0;
+}
+
+static int
+lock(int fd, struct err *err)
+{
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno != EINTR)
+			return err_errno(
+			    err, ERR_STORAGE_UNAVAILABLE, errno, "flock");
+	}
+	return 0;
+}
+
+/* write_all: write len bytes, retrying short writes and EINTR */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* cut: after a failure already in err, take the file back to size */
+static void
+cut(int fd, off_t size, struct err *err)
+{
+	char what[ERR_REASON_SIZE + sizeof("; ftruncate")];
+
+	while (ftruncate(fd, size) == -1) {
+		if (errno == EINTR)
+			continue;
+		/* a partial line is left: say so next to the first cause */
+		snprintf(what, sizeof(what), "%s; ftruncate", err->reason);
+		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, what);
+		return;
+	}
+}
+
+/* append: the locked part; fd is a regular file opened O_APPEND */
+static int
+append(int fd, const char *buf, size_t len, int sync, struct err *err)
+{
+	struct stat st;
+
+	if (lock(fd, err) == -1)
+		return -1;
+	/* the size under the lock, so no other append can follow it */
+	if (fstat(fd, &st) == -1)
+		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "fstat");
+	if (write_all(fd, buf, len) == -1) {
+		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "write");
+		goto fail;
+	}
+	if (sync && fdatasync(fd) == -1) {
+		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "fdatasync");
+		goto fail;
+	}
+	return 0;
+fail:
+	cut(fd, st.st_size, err);
+	return -1;
+}
+
+int
+sink_append(const char *dir, const char *portal, const char *buf, size_t len,
+    int sync, struct err *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd, n;
+
+	if (!valid_portal(portal))
+		return err_set(err, ERR_CONFIG, "invalid portal name");
+	n = snprintf(path, sizeof(path), "%s/%s.jsonl", dir, portal);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return err_set(err, ERR_CONFIG, "log path too long");
+	/* O_NONBLOCK: a FIFO in the log's place must not block the open */
+	fd = open(path,
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	    SINK_MODE);
+	if (fd == -1)
+		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "open");
+	if (fstat(fd, &st) == -1) {
+		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "fstat");
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(err, ERR_STORAGE_UNAVAILABLE, "not a regular file");
+		goto fail;
+	}
+	if (append(fd, buf, len, sync, err) == -1)
+		goto fail;
+	/* the data is in (and synced if asked); close drops the lock */
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
