@@ -148,11 +148,26 @@ field(const char *line, size_t n, size_t *pos, const char **start)
 	return j - i;
 }
 
+/*
+ * uncommented: the length of line without its comment.  '#' starts one
+ * only at the start of a field, so a token may contain '#'.
+ */
+static size_t
+uncommented(const char *line, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (line[i] == '#' && (i == 0 || is_blank(line[i - 1])))
+			return i;
+	return n;
+}
+
 /* parse_line: line of n bytes, newline excluded; -1 only on ENOMEM */
 static int
 parse_line(struct allowlist *list, const char *line, size_t n, size_t lineno)
 {
-	const char *id, *token, *hash;
+	const char *id, *token;
 	size_t pos = 0, idlen, toklen;
 
 	if (n > 0 && line[n - 1] == '\r')
@@ -160,8 +175,7 @@ parse_line(struct allowlist *list, const char *line, size_t n, size_t lineno)
 	if (n > LIMIT_ALLOWLIST_LINE)
 		return warn(list, lineno, "line longer than %d bytes",
 		    LIMIT_ALLOWLIST_LINE);
-	if ((hash = memchr(line, '#', n)) != NULL)
-		n = hash - line;
+	n = uncommented(line, n);
 	if ((idlen = field(line, n, &pos, &id)) == 0)
 		return 0; /* blank or comment only */
 	toklen = field(line, n, &pos, &token);

@@ -4,8 +4,9 @@
  *
  *	member_id application_token [label...]
  *
- * whitespace-separated; '#' starts a comment (to the end of the line);
- * blank lines are ignored.  A portal may have several lines (token
+ * whitespace-separated; '#' at the start of a field starts a comment (to
+ * the end of the line), so a token may contain '#'; blank lines are
+ * ignored.  A portal may have several lines (token
  * rotation: any listed token is valid).  A malformed line is skipped with
  * a warning naming its line number.
  *
