@@ -2,7 +2,6 @@
 
 #include <check.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "allowlist.h"
 #include "limit.h"
+#include "testutil.h"
 
 /* relative to the top of the tree, where the tests are run */
 #define FIXTURE "tests/fixtures/events/allow.txt"
@@ -17,40 +17,6 @@
 #define SEED_TOKEN "51856fefc120afa4b628cc82d3935cce"
 #define REST_ID "bac1cd5c8940947a75e0d71b1a84e348"
 #define REST_TOKEN "831c76b092f9f135d9b6b36c3a720757"
-
-static char tmpdir[] = "/tmp/check_allowlist.XXXXXX";
-
-static void
-setup(void)
-{
-	strcpy(tmpdir + sizeof(tmpdir) - 7, "XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-teardown(void)
-{
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* tmp: "tmpdir/name" in a static buffer */
-static const char *
-tmp(const char *name)
-{
-	static char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	return path;
-}
 
 static void
 write_file(const char *path, const char *text)
@@ -561,7 +527,7 @@ allowlist_suite(void)
 	Suite *s = suite_create("allowlist");
 	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
 
-	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_checked_fixture(core, tmpdir_setup, tmpdir_teardown);
 	tcase_add_test(core, test_fixture);
 	tcase_add_test(core, test_syntax);
 	tcase_add_test(core, test_not_terminated);
@@ -576,7 +542,7 @@ allowlist_suite(void)
 	tcase_add_test(core, test_cache_failure);
 	suite_add_tcase(s, core);
 
-	tcase_add_checked_fixture(limits, setup, teardown);
+	tcase_add_checked_fixture(limits, tmpdir_setup, tmpdir_teardown);
 	tcase_add_test(limits, test_limit_member_id);
 	tcase_add_test(limits, test_limit_token);
 	tcase_add_test(limits, test_limit_line);
@@ -587,11 +553,5 @@ allowlist_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(allowlist_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return suite_main(allowlist_suite());
 }

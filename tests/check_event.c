@@ -7,7 +7,6 @@
 
 #include <check.h>
 #include <jansson.h>
-#include <sodium.h>
 
 #include "decode.h"
 #include "event.h"
@@ -491,13 +490,5 @@ event_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(event_suite());
-	int failed;
-
-	if (sodium_init() < 0)
-		return 1;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return suite_main(event_suite());
 }

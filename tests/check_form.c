@@ -9,6 +9,7 @@
 #include "err.h"
 #include "form.h"
 #include "limit.h"
+#include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -268,38 +269,6 @@ all_strings(json_t *v)
 	return 0;
 }
 
-static const char *
-fixtures(void)
-{
-	const char *dir = getenv("B24_FIXTURES");
-
-	return dir != NULL ? dir : "tests/fixtures/events";
-}
-
-/* the contents of file in the fixtures dir; free() it */
-static char *
-slurp(const char *file, size_t *len)
-{
-	char path[1024], *s;
-	FILE *fp;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", fixtures(), file);
-	fp = fopen(path, "rb");
-	ck_assert_msg(fp != NULL, "cannot open %s (set B24_FIXTURES)", path);
-	ck_assert_int_eq(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	ck_assert_int_ge(n, 0);
-	rewind(fp);
-	s = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(s);
-	ck_assert_uint_eq(fread(s, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	s[n] = '\0';
-	*len = (size_t)n;
-	return s;
-}
-
 /* body with every %5B and %5D turned into a literal bracket */
 static char *
 literal_brackets(const char *body)
@@ -351,15 +320,15 @@ START_TEST(test_fixtures)
 	size_t len, n = 0;
 	DIR *d;
 
-	d = opendir(fixtures());
+	d = opendir(fixture_dir());
 	ck_assert_msg(
-	    d != NULL, "cannot open %s (set B24_FIXTURES)", fixtures());
+	    d != NULL, "cannot open %s (set B24_FIXTURES)", fixture_dir());
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
 		if (len < 5 || strcmp(de->d_name + len - 5, ".form") != 0)
 			continue;
 		n++;
-		body = slurp(de->d_name, &len);
+		body = fixture_read(de->d_name, &len);
 		root = decode(body, len, &err);
 		ck_assert_msg(root != NULL, "%s: %s", de->d_name, err.reason);
 		snprintf(event, sizeof(event), "%.*s",
@@ -396,7 +365,7 @@ START_TEST(test_facts)
 	size_t len;
 
 	snprintf(file, sizeof(file), "%s.form", facts[_i].event);
-	body = slurp(file, &len);
+	body = fixture_read(file, &len);
 	root = decode(body, len, &err);
 	ck_assert_msg(root != NULL, "%s: %s", file, err.reason);
 	ck_assert_pstr_eq(
@@ -413,7 +382,7 @@ START_TEST(test_shapes)
 	json_t *root;
 	size_t len;
 
-	body = slurp("ONIMCONNECTORMESSAGEDELETE.form", &len);
+	body = fixture_read("ONIMCONNECTORMESSAGEDELETE.form", &len);
 	root = decode(body, len, &err);
 	ck_assert_ptr_nonnull(root);
 	ck_assert(json_is_array(at(root, "data.MESSAGES")));
@@ -421,14 +390,14 @@ START_TEST(test_shapes)
 	json_decref(root);
 	free(body);
 
-	body = slurp("ONIMCONNECTORLINEDELETE.form", &len);
+	body = fixture_read("ONIMCONNECTORLINEDELETE.form", &len);
 	root = decode(body, len, &err);
 	ck_assert_ptr_nonnull(root);
 	ck_assert(json_is_string(at(root, "data")));
 	json_decref(root);
 	free(body);
 
-	body = slurp("ONIMCONNECTORMESSAGEUPDATE.form", &len);
+	body = fixture_read("ONIMCONNECTORMESSAGEUPDATE.form", &len);
 	root = decode(body, len, &err);
 	ck_assert_ptr_nonnull(root);
 	ck_assert_uint_eq(
@@ -436,7 +405,7 @@ START_TEST(test_shapes)
 	json_decref(root);
 	free(body);
 
-	body = slurp("ONSESSIONSTART.form", &len);
+	body = fixture_read("ONSESSIONSTART.form", &len);
 	root = decode(body, len, &err);
 	ck_assert_ptr_nonnull(root);
 	ck_assert(json_is_object(at(root, "data.DATA")));
@@ -696,11 +665,5 @@ form_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(form_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return suite_main(form_suite());
 }

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <check.h>
-#include <sodium.h>
 
 #include "request.h"
 #include "testutil.h"
@@ -18,7 +17,6 @@
 #define TOKEN "831c76b092f9f135d9b6b36c3a720757"
 
 static const struct timespec received = { 1773759200, 0 };
-static char *dir;
 static char allow_path[4096], log_dir[4096];
 static struct settings settings;
 static struct allowlist_cache cache;
@@ -31,9 +29,9 @@ setup(void)
 	struct err err;
 	FILE *f;
 
-	dir = tmpdir_make();
-	snprintf(allow_path, sizeof(allow_path), "%s/allow.txt", dir);
-	snprintf(log_dir, sizeof(log_dir), "%s/logs", dir);
+	tmpdir_setup();
+	snprintf(allow_path, sizeof(allow_path), "%s", tmp("allow.txt"));
+	snprintf(log_dir, sizeof(log_dir), "%s", tmp("logs"));
 	ck_assert_int_eq(mkdir(log_dir, 0755), 0);
 	ck_assert_ptr_nonnull(f = fopen(allow_path, "w"));
 	fwrite(allow, 1, len, f);
@@ -48,7 +46,7 @@ static void
 teardown(void)
 {
 	allowlist_cache_clear(&cache);
-	tmpdir_remove(dir);
+	tmpdir_teardown();
 }
 
 /* Lines in the portal's log; 0 when it does not exist. */
@@ -387,13 +385,5 @@ request_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(request_suite());
-	int failed;
-
-	if (sodium_init() < 0)
-		return 1;
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return suite_main(request_suite());
 }

@@ -5,7 +5,6 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "limit.h"
+#include "testutil.h"
 #include "sink.h"
 
 /* the concurrency test: writers, records each, every EVERY-th one big */
@@ -23,43 +23,14 @@
 /* bytes: a big record, well over PIPE_BUF */
 #define BIG 10240
 
-static char tmpdir[] = "/tmp/check_sink.XXXXXX";
-
 static void
 setup(void)
 {
 	/* so SINK_MODE reaches the file unchanged */
 	umask(022);
-	strcpy(tmpdir + sizeof(tmpdir) - 7, "XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tmpdir_setup();
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-teardown(void)
-{
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* tmp: "tmpdir/name" in one of two static buffers, used in turn */
-static const char *
-tmp(const char *name)
-{
-	static char path[2][PATH_MAX];
-	static int i;
-
-	i = !i;
-	snprintf(path[i], sizeof(path[i]), "%s/%s", tmpdir, name);
-	return path[i];
-}
 
 /* slurp: the whole file at path, NUL-terminated; the caller frees it */
 static char *
@@ -461,7 +432,7 @@ sink_suite(void)
 	Suite *s = suite_create("sink");
 	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
 
-	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_checked_fixture(core, setup, tmpdir_teardown);
 	/* valgrind runs the concurrency test many times slower */
 	tcase_set_timeout(core, 120);
 	tcase_add_test(core, test_create);
@@ -477,7 +448,7 @@ sink_suite(void)
 	tcase_add_test(core, test_concurrent);
 	suite_add_tcase(s, core);
 
-	tcase_add_checked_fixture(limits, setup, teardown);
+	tcase_add_checked_fixture(limits, setup, tmpdir_teardown);
 	tcase_add_test(limits, test_limit_portal);
 	tcase_add_test(limits, test_limit_path);
 	suite_add_tcase(s, limits);
@@ -487,11 +458,5 @@ sink_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(sink_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return suite_main(sink_suite());
 }

@@ -1,31 +1,38 @@
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <check.h>
+#include <sodium.h>
 
 #include "testutil.h"
+
+char tmpdir[] = "/tmp/b24hook-test.XXXXXX";
+
+const char *
+fixture_dir(void)
+{
+	const char *dir = getenv("B24_FIXTURES");
+
+	return dir != NULL ? dir : "tests/fixtures/events";
+}
 
 char *
 fixture_read(const char *name, size_t *len)
 {
-	const char *dir = getenv("B24_FIXTURES");
-	char path[4096];
+	char path[PATH_MAX];
 	char *data;
 	FILE *f;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/%s",
-	    dir != NULL ? dir : "tests/fixtures/events", name);
+	snprintf(path, sizeof(path), "%s/%s", fixture_dir(), name);
 	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open fixture %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
+	ck_assert_msg(f != NULL, "cannot open %s (set B24_FIXTURES)", path);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	ck_assert_int_ge(n = ftell(f), 0);
 	rewind(f);
-	data = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(data);
+	ck_assert_ptr_nonnull(data = malloc((size_t)n + 1));
 	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
 	fclose(f);
 	data[n] = '\0';
@@ -33,14 +40,11 @@ fixture_read(const char *name, size_t *len)
 	return data;
 }
 
-char *
-tmpdir_make(void)
+void
+tmpdir_setup(void)
 {
-	char *dir = strdup("/tmp/b24hook-test.XXXXXX");
-
-	ck_assert_ptr_nonnull(dir);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	return dir;
+	strcpy(tmpdir + sizeof(tmpdir) - 7, "XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
 static int
@@ -53,8 +57,32 @@ remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 }
 
 void
-tmpdir_remove(char *dir)
+tmpdir_teardown(void)
 {
-	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(dir);
+	nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *
+tmp(const char *name)
+{
+	static char path[2][PATH_MAX];
+	static int i;
+
+	i = !i;
+	snprintf(path[i], sizeof(path[i]), "%s/%s", tmpdir, name);
+	return path[i];
+}
+
+int
+suite_main(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	if (sodium_init() < 0)
+		return EXIT_FAILURE;
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -1,18 +1,33 @@
-/* Helpers shared by the Check suites: fixtures and temp directories. */
+/* Helpers shared by the Check suites: fixtures, temp directories, main. */
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
 #include <stddef.h>
 
+#include <check.h>
+
+/* fixture_dir: $B24_FIXTURES, or tests/fixtures/events (make runs in the root). */
+const char *fixture_dir(void);
+
 /*
- * fixture_read: the bytes of tests/fixtures/events/NAME (or of
- * $B24_FIXTURES/NAME), NUL-terminated, length in *len; aborts the test on
- * failure.  The caller frees the result.
+ * fixture_read: the bytes of fixture_dir()/NAME, NUL-terminated, length in *len; fails the test
+ * when it cannot be read.  The caller frees the result.
  */
 char *fixture_read(const char *name, size_t *len);
 
-/* tmpdir_make / tmpdir_remove: a fresh directory, and its removal. */
-char *tmpdir_make(void);
-void tmpdir_remove(char *dir);
+/*
+ * The current test's temp directory: made by tmpdir_setup and removed
+ * with everything in it by tmpdir_teardown (use them as a checked
+ * fixture).
+ */
+extern char tmpdir[];
+void tmpdir_setup(void);
+void tmpdir_teardown(void);
+
+/* tmp: "tmpdir/name", in one of two static buffers used in turn. */
+const char *tmp(const char *name);
+
+/* suite_main: start libsodium, run s, and return main's exit status. */
+int suite_main(Suite *s);
 
 #endif
