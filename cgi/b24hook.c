@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <fcgiapp.h>
+#include <fcgios.h>
 #include <sodium.h>
 
 #include "request.h"
@@ -147,6 +148,7 @@ main(void)
 	if (FCGX_IsCGI()) {
 		handle_whole(&c, &cache);
 		allowlist_cache_clear(&cache);
+		OS_LibShutdown(); /* frees what FCGX_IsCGI set up */
 		return 0;
 	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
@@ -159,5 +161,6 @@ main(void)
 		FCGX_Finish_r(&req);
 	}
 	allowlist_cache_clear(&cache);
+	OS_LibShutdown();
 	return 0;
 }
