@@ -63,3 +63,6 @@ install: build/b24hook
 
 clean:
 	rm -rf build
+
+# Further targets (deployment recipes, hardening, benchmarks), one file each.
+include $(wildcard mk/*.mk)

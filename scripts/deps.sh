@@ -1,13 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages b24hook needs to build, test and demo, when
-# any is missing.  Debian 12; needs root only when something is missing.
+# any is missing: every package named in scripts/deps.d/*.txt (one per
+# line, '#' comments).  Debian 12; needs root only when something is
+# missing.
 set -eu
-
-PACKAGES="make gcc pkg-config libfcgi-dev libfcgi-bin libjansson-dev
-libsodium-dev check jq spawn-fcgi curl"
+cd "$(dirname "$0")"
 
 missing=
-for p in $PACKAGES; do
+for p in $(sed 's/#.*//' deps.d/*.txt); do
 	dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null |
 	    grep -qx installed || missing="$missing $p"
 done
