@@ -46,9 +46,11 @@ build/tests/check_%: build/tests/check_%.o build/tests/testutil.o \
 
 # Installs what is missing (Debian packages), builds, then runs every
 # Check suite and every end-to-end test; the last line sums them up.
+# Files in mk/ add targets to CHECK_MORE (sanitizers, fuzzing...).
 check: deps
 	$(MAKE) build/b24hook $(TEST_BIN)
 	@bash scripts/runtests.sh
+	$(if $(strip $(CHECK_MORE)),$(MAKE) $(CHECK_MORE))
 
 deps:
 	@sh scripts/deps.sh

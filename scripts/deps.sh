@@ -1,13 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages b24hook needs to build, test and demo, when
-# any is missing: every package named in scripts/deps.d/*.txt (one per
-# line, '#' comments).  Debian 12; needs root only when something is
-# missing.
+# any is missing: every package named in scripts/deps.d/*.txt, or in the
+# list files given as arguments (one package per line, '#' comments).
+# Debian 12; needs root only when something is missing.
 set -eu
-cd "$(dirname "$0")"
+[ $# -gt 0 ] || set -- "$(dirname "$0")"/deps.d/*.txt
 
 missing=
-for p in $(sed 's/#.*//' deps.d/*.txt); do
+for p in $(sed 's/#.*//' "$@"); do
 	dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null |
 	    grep -qx installed || missing="$missing $p"
 done
