@@ -308,34 +308,6 @@ START_TEST(reply_texts)
 }
 END_TEST
 
-/* Every code has its documented status and name. */
-START_TEST(status_table)
-{
-	static const struct {
-		enum err_code code;
-		int status;
-		const char *name;
-	} t[] = { { ERR_MALFORMED_BODY, 400, "malformed_body" },
-		{ ERR_NOT_AN_EVENT, 400, "not_an_event" },
-		{ ERR_MISSING_AUTH, 400, "missing_auth" },
-		{ ERR_INVALID_UTF8, 400, "invalid_utf8" },
-		{ ERR_LIMIT_EXCEEDED, 400, "limit_exceeded" },
-		{ ERR_FORBIDDEN, 403, "forbidden" },
-		{ ERR_METHOD_NOT_ALLOWED, 405, "method_not_allowed" },
-		{ ERR_LENGTH_REQUIRED, 411, "length_required" },
-		{ ERR_BODY_TOO_LARGE, 413, "body_too_large" },
-		{ ERR_UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type" },
-		{ ERR_CONFIG, 500, "config_error" },
-		{ ERR_STORAGE_UNAVAILABLE, 503, "storage_unavailable" } };
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		ck_assert_int_eq(err_status(t[i].code), t[i].status);
-		ck_assert_str_eq(err_name(t[i].code), t[i].name);
-	}
-}
-END_TEST
-
 START_TEST(operator_line)
 {
 	struct outcome o = { 0 };
@@ -356,6 +328,28 @@ START_TEST(operator_line)
 }
 END_TEST
 
+START_TEST(event_length)
+{
+	char body[512], name[LIMIT_EVENT + 2];
+	struct outcome o;
+
+	memset(name, 'E', LIMIT_EVENT);
+	name[LIMIT_EVENT] = '\0';
+	snprintf(body, sizeof(body),
+	    "event=%s&auth[member_id]=" PORTAL "&auth[application_token]=" TOKEN,
+	    name);
+	ck_assert_int_eq(process(body, MEDIA_FORM, &o), 0);
+	strcat(name, "E");
+	snprintf(body, sizeof(body),
+	    "event=%s&auth[member_id]=" PORTAL "&auth[application_token]=" TOKEN,
+	    name);
+	ck_assert_int_eq(process(body, MEDIA_FORM, &o), -1);
+	ck_assert_int_eq(o.err.code, ERR_LIMIT_EXCEEDED);
+	ck_assert_str_eq(o.err.reason, "limit=event max=128");
+	ck_assert_uint_eq(log_lines(PORTAL), 1);
+}
+END_TEST
+
 static Suite *
 request_suite(void)
 {
@@ -373,10 +367,10 @@ request_suite(void)
 	tcase_add_test(core, process_json);
 	tcase_add_test(core, process_config_and_storage);
 	tcase_add_test(core, reply_texts);
-	tcase_add_test(core, status_table);
 	tcase_add_test(core, operator_line);
 	tcase_add_test(limits, settings_body_ceiling);
 	tcase_add_test(limits, check_max_body);
+	tcase_add_test(limits, event_length);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;
