@@ -141,6 +141,13 @@ main(void)
 
 	umask(027); /* logs are created 0640 */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Past a file size limit (ulimit -f, systemd LimitFSIZE=) write()
+	 * must fail with EFBIG so the sink cuts back and answers 503:
+	 * SIGXFSZ's default action would kill the process part way through
+	 * an append, leaving a partial line and no reply.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 	if (sodium_init() < 0) {
 		fputs("b24hook: libsodium failed to start\n", stderr);
 		return 1;

@@ -19,42 +19,46 @@
 /* bytes: an int64 in decimal, sign and NUL included */
 #define INDEX_SIZE 21
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/* a hex digit's value (either case), or -1 */
+static const signed char hexval[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11,
+	['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+#define HEXVAL(c) (hexval[(unsigned char)(c)] - 1)
 
 /*
  * unescape: decode n bytes of src ('+' and %XX) into dst, which has room
- * for n bytes; *dlen is the decoded length.  off is src's offset in the
- * body, for the reason.
+ * for n bytes; *dlen is the decoded length and *high has bit 0x80 set
+ * when a decoded byte has (so that pure ASCII skips the UTF-8 check).
+ * off is src's offset in the body, for the reason.
  */
 static int
-unescape(const char *src, size_t n, char *dst, size_t *dlen, size_t off,
-    struct err *err)
+unescape(const char *src, size_t n, char *dst, size_t *dlen, int *high,
+    size_t off, struct err *err)
 {
 	size_t i, j;
-	int hi, lo;
+	int hi, lo, acc = 0;
+	char c;
 
 	for (i = 0, j = 0; i < n; i++, j++) {
-		if (src[i] != '%') {
-			dst[j] = src[i] == '+' ? ' ' : src[i];
-			continue;
+		c = src[i];
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			if (n - i < 3 || (hi = HEXVAL(src[i + 1])) == -1 ||
+			    (lo = HEXVAL(src[i + 2])) == -1)
+				return err_set(err, ERR_MALFORMED_BODY,
+				    "bad_escape at byte %zu", off + i);
+			c = (char)(hi << 4 | lo);
+			i += 2;
 		}
-		if (n - i < 3 || (hi = hexval(src[i + 1])) == -1 ||
-		    (lo = hexval(src[i + 2])) == -1)
-			return err_set(err, ERR_MALFORMED_BODY,
-			    "bad_escape at byte %zu", off + i);
-		dst[j] = (char)(hi << 4 | lo);
-		i += 2;
+		acc |= (unsigned char)c;
+		dst[j] = c;
 	}
 	*dlen = j;
+	*high |= acc & 0x80;
 	return 0;
 }
 
@@ -199,49 +203,83 @@ split_name(char *name, char **keys, size_t off, struct err *err)
 }
 
 /*
- * insert: store value under the path keys[0..n-1], creating maps on the
- * way and replacing a scalar that stands where a map must go.
+ * The maps on the previous pair's path.  Consecutive pairs of a portal's
+ * body share most of their path (data[DATA][0][connector][...]), so
+ * insert() takes the maps it found for the previous pair again instead
+ * of looking each key up.  Only one pair at a time changes the tree and
+ * it changes nothing on its own path above its value, so the maps stay
+ * in place until the next pair.
+ */
+struct path {
+	char name[LIMIT_KEY + 1]; /* the previous decoded name, split */
+	const char *keys[LIMIT_DEPTH];
+	json_t *maps[LIMIT_DEPTH]; /* maps[i]: the map at keys[0..i] */
+	size_t depth;		   /* valid entries */
+};
+
+/*
+ * insert: store value under the path keys[0..n-1] (split from name, dn
+ * bytes), creating maps on the way and replacing a scalar that stands
+ * where a map must go; path is the previous pair's, and becomes this
+ * one's.
  */
 static int
-insert(json_t *map, char **keys, size_t n, const char *val, size_t vlen,
-    struct err *err)
+insert(json_t *map, char *name, size_t dn, char **keys, size_t n,
+    const char *val, size_t vlen, struct path *path, struct err *err)
 {
 	char index[INDEX_SIZE];
 	const char *key;
 	json_t *child;
-	size_t i;
+	size_t i, depth = 0;
+	int same = 1;
 
 	for (i = 0;; i++) {
 		key = keys[i];
 		if (*key == '\0') {
 			if (next_index(map, index, err) == -1)
-				return -1;
+				goto fail;
 			key = index;
 		}
 		if (i == n - 1)
-			return put(
-			    map, key, json_stringn_nocheck(val, vlen), err);
-		child = json_object_get(map, key);
-		if (!json_is_object(child)) {
-			child = json_object();
-			if (put(map, key, child, err) == -1)
-				return -1;
+			break;
+		if (same && i < path->depth && key != index &&
+		    strcmp(path->keys[i], key) == 0)
+			map = path->maps[i];
+		else {
+			same = 0;
+			child = json_object_get(map, key);
+			if (!json_is_object(child)) {
+				child = json_object();
+				if (put(map, key, child, err) == -1)
+					goto fail;
+			}
+			map = path->maps[i] = child;
 		}
-		map = child;
+		/* an appended index is new each time: nothing below it */
+		if (depth == i && key != index)
+			depth = i + 1;
 	}
+	path->depth = depth;
+	memcpy(path->name, name, dn + 1);
+	for (i = 0; i < depth; i++)
+		path->keys[i] = path->name + (keys[i] - name);
+	return put(map, key, json_stringn_nocheck(val, vlen), err);
+fail:
+	path->depth = 0;
+	return -1;
 }
 
 /* pair: decode one non-empty name[=value] at byte off into root. */
 static int
 pair(json_t *root, const char *s, size_t n, size_t off, char *scratch,
-    struct err *err)
+    struct path *path, struct err *err)
 {
 	const char *eq = memchr(s, '=', n);
 	size_t nlen = eq != NULL ? (size_t)(eq - s) : n, dn, dv = 0;
 	char *name = scratch, *val, *keys[LIMIT_DEPTH];
-	int nkeys;
+	int nkeys, high = 0;
 
-	if (unescape(s, nlen, name, &dn, off, err) == -1)
+	if (unescape(s, nlen, name, &dn, &high, off, err) == -1)
 		return -1;
 	name[dn] = '\0';
 	val = name + dn + 1;
@@ -249,17 +287,18 @@ pair(json_t *root, const char *s, size_t n, size_t off, char *scratch,
 		return err_set(
 		    err, ERR_LIMIT_EXCEEDED, "limit=key max=%d", LIMIT_KEY);
 	if (eq != NULL &&
-	    unescape(eq + 1, n - nlen - 1, val, &dv, off + nlen + 1, err) == -1)
+	    unescape(eq + 1, n - nlen - 1, val, &dv, &high, off + nlen + 1,
+		err) == -1)
 		return -1;
 	if (memchr(name, '\0', dn) != NULL)
 		return err_set(
 		    err, ERR_MALFORMED_BODY, "nul_in_name at byte %zu", off);
-	if (!utf8_valid(name, dn) || !utf8_valid(val, dv))
+	if (high && (!utf8_valid(name, dn) || !utf8_valid(val, dv)))
 		return err_set(
 		    err, ERR_INVALID_UTF8, "bad_utf8 in pair at byte %zu", off);
 	if ((nkeys = split_name(name, keys, off, err)) == -1)
 		return -1;
-	return insert(root, keys, (size_t)nkeys, val, dv, err);
+	return insert(root, name, dn, keys, (size_t)nkeys, val, dv, path, err);
 }
 
 /* is_list: whether map's keys are exactly "0".."n-1" in that order. */
@@ -317,12 +356,14 @@ settle(json_t *map, struct err *err)
 int
 form_decode(const char *body, size_t len, json_t **out, struct err *err)
 {
+	struct path path;
 	json_t *root;
 	char *scratch;
 	const char *amp;
 	size_t off, end, pairs = 0;
 
 	*out = NULL;
+	path.depth = 0;
 	/* decoding never grows: room for any name, its NUL and its value */
 	if ((scratch = malloc(len + 1)) == NULL)
 		return err_errno(err, ERR_INTERNAL, errno, "malloc");
@@ -340,7 +381,8 @@ form_decode(const char *body, size_t len, json_t **out, struct err *err)
 			    LIMIT_PAIRS);
 			goto fail;
 		}
-		if (pair(root, body + off, end - off, off, scratch, err) == -1)
+		if (pair(root, body + off, end - off, off, scratch, &path,
+			err) == -1)
 			goto fail;
 	}
 	if (settle(root, err) == -1)

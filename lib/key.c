@@ -122,21 +122,38 @@ put_value(crypto_generichash_state *st, const json_t *v, const char *skip)
 }
 
 int
-key_item(const char *portal, const char *event, const json_t *data,
-    const char *items_key, const json_t *item, char hex[KEY_HEX_SIZE])
+key_start(struct key_context *ctx, const char *portal, const char *event,
+    const json_t *data, const char *items_key)
 {
-	crypto_generichash_state st;
+	crypto_generichash_init(&ctx->state, NULL, 0, KEY_BYTES);
+	put_string(&ctx->state, "b24hook key 1", 13);
+	put_string(&ctx->state, portal, strlen(portal));
+	put_string(&ctx->state, event, strlen(event));
+	ctx->items = items_key != NULL;
+	return put_value(&ctx->state, data, items_key);
+}
+
+int
+key_finish(const struct key_context *ctx, const json_t *item,
+    char hex[KEY_HEX_SIZE])
+{
+	crypto_generichash_state st = ctx->state;
 	unsigned char out[KEY_BYTES];
 
-	crypto_generichash_init(&st, NULL, 0, sizeof(out));
-	put_string(&st, "b24hook key 1", 13);
-	put_string(&st, portal, strlen(portal));
-	put_string(&st, event, strlen(event));
-	if (put_value(&st, data, items_key) == -1)
-		return -1;
-	if (items_key != NULL && put_value(&st, item, NULL) == -1)
+	if (ctx->items && put_value(&st, item, NULL) == -1)
 		return -1;
 	crypto_generichash_final(&st, out, sizeof(out));
 	sodium_bin2hex(hex, KEY_HEX_SIZE, out, sizeof(out));
 	return 0;
+}
+
+int
+key_item(const char *portal, const char *event, const json_t *data,
+    const char *items_key, const json_t *item, char hex[KEY_HEX_SIZE])
+{
+	struct key_context ctx;
+
+	if (key_start(&ctx, portal, event, data, items_key) == -1)
+		return -1;
+	return key_finish(&ctx, item, hex);
 }

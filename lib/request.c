@@ -95,12 +95,12 @@ copy_name(char *dst, size_t max, const char *s)
  * same URL): ../shared/bitrix24-events.md section 2.
  */
 static int
-identify(const json_t *root, struct outcome *o, const char **member_id,
+identify(const json_t *root, struct outcome *o, const json_t **member_id,
     const json_t **token)
 {
 	const json_t *event = json_object_get(root, "event");
 	const json_t *auth = json_object_get(root, "auth");
-	const char *e;
+	const char *e, *m;
 
 	if (event == NULL)
 		return err_set(&o->err, ERR_NOT_AN_EVENT, "no event key");
@@ -112,18 +112,21 @@ identify(const json_t *root, struct outcome *o, const char **member_id,
 	if (strlen(e) > LIMIT_EVENT)
 		return err_set(&o->err, ERR_LIMIT_EXCEEDED,
 		    "limit=event max=%d", LIMIT_EVENT);
+	/* a decoded %00 would end e early: "ONX\0zz" is not "ONX" */
 	if (copy_name(o->event, LIMIT_EVENT, e) == -1 ||
-	    strchr(o->event, '-') != NULL) {
+	    strchr(o->event, '-') != NULL ||
+	    strlen(e) != json_string_length(event)) {
 		o->event[0] = '\0';
 		return err_set(&o->err, ERR_MALFORMED_BODY,
 		    "event not [A-Za-z0-9_]");
 	}
-	*member_id = json_string_value(json_object_get(auth, "member_id"));
+	*member_id = json_object_get(auth, "member_id");
 	*token = json_object_get(auth, "application_token");
-	if (*member_id == NULL || **member_id == '\0')
+	if ((m = json_string_value(*member_id)) == NULL || *m == '\0')
 		return err_set(&o->err, ERR_MISSING_AUTH,
 		    "no auth[member_id]");
-	if (copy_name(o->member_id, LIMIT_MEMBER_ID, *member_id) == -1)
+	if (copy_name(o->member_id, LIMIT_MEMBER_ID, m) == -1 ||
+	    strlen(m) != json_string_length(*member_id))
 		snprintf(o->member_id, sizeof(o->member_id), "(invalid)");
 	if (!json_is_string(*token) || json_string_length(*token) == 0)
 		return err_set(&o->err, ERR_MISSING_AUTH,
@@ -132,8 +135,9 @@ identify(const json_t *root, struct outcome *o, const char **member_id,
 }
 
 static int
-verify(const char *member_id, const json_t *token, const struct settings *s,
-    struct allowlist_cache *cache, struct outcome *o, const char **portal)
+verify(const json_t *member_id, const json_t *token,
+    const struct settings *s, struct allowlist_cache *cache,
+    struct outcome *o, const char **portal)
 {
 	const struct allowlist *list;
 	int reloaded;
@@ -143,8 +147,15 @@ verify(const char *member_id, const json_t *token, const struct settings *s,
 		return -1;
 	if (reloaded)
 		o->reloaded = list;
-	switch (allowlist_check(list, member_id, json_string_value(token),
-	    json_string_length(token), portal)) {
+	/*
+	 * allowlist_check compares C strings: a member_id with a NUL inside
+	 * ("<listed id>%00../x") would pass as its prefix.  No entry has it.
+	 */
+	if (strlen(json_string_value(member_id)) !=
+	    json_string_length(member_id))
+		return err_set(&o->err, ERR_FORBIDDEN, "unknown_portal");
+	switch (allowlist_check(list, json_string_value(member_id),
+	    json_string_value(token), json_string_length(token), portal)) {
 	case ALLOWLIST_OK:
 		return 0;
 	case ALLOWLIST_UNKNOWN_PORTAL:
@@ -160,8 +171,8 @@ request_process(const char *body, size_t len, enum media media,
     const struct settings *s, struct allowlist_cache *cache,
     const struct timespec *received, struct outcome *o)
 {
-	const char *member_id = NULL, *portal = NULL;
-	const json_t *token = NULL;
+	const json_t *member_id = NULL, *token = NULL;
+	const char *portal = NULL;
 	struct buf records;
 	json_t *root = NULL;
 	int rc = -1;

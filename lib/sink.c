@@ -73,9 +73,58 @@ cut(int fd, off_t size, struct err *err)
 	}
 }
 
+/*
+ * heal: cut a torn last line, under the lock.  A responder killed
+ * (SIGKILL, a crash) inside write() cannot cut back its own append, and
+ * Linux stops a large write part way for a fatal signal; the next append
+ * finds the log not ending in '\n' and takes it back to its last whole
+ * line.  Those bytes never got a 200: their writer died before replying.
+ * readable is 0 when fd cannot be read: nothing is cut then.  *size is
+ * the file's size, updated.
+ */
+static int
+heal(int fd, int readable, off_t *size, struct err *err)
+{
+	char chunk[4096];
+	off_t end = *size, start;
+	ssize_t n;
+
+	while (readable && end > 0) {
+		start = end - (off_t)sizeof(chunk);
+		if (start < 0)
+			start = 0;
+		n = pread(fd, chunk, (size_t)(end - start), start);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return err_errno(
+			    err, ERR_STORAGE_UNAVAILABLE, errno, "pread");
+		}
+		if (n != end - start)
+			return err_set(err, ERR_STORAGE_UNAVAILABLE,
+			    "log shrank under the lock");
+		while (n > 0 && chunk[n - 1] != '\n')
+			n--;
+		if (n > 0 || start == 0) {
+			end = start + n;
+			break;
+		}
+		end = start;
+	}
+	if (!readable || end == *size)
+		return 0;
+	while (ftruncate(fd, end) == -1)
+		if (errno != EINTR)
+			return err_errno(
+			    err, ERR_STORAGE_UNAVAILABLE, errno, "ftruncate");
+	*size = end;
+	return 0;
+}
+
 /* append: the locked part; fd is a regular file opened O_APPEND */
 static int
-append(int fd, const char *buf, size_t len, int sync, struct err *err)
+append(int fd, int readable, const char *buf, size_t len, int sync,
+    struct err *err)
 {
 	struct stat st;
 
@@ -84,6 +133,8 @@ append(int fd, const char *buf, size_t len, int sync, struct err *err)
 	/* the size under the lock, so no other append can follow it */
 	if (fstat(fd, &st) == -1)
 		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "fstat");
+	if (heal(fd, readable, &st.st_size, err) == -1)
+		return -1;
 	if (write_all(fd, buf, len) == -1) {
 		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "write");
 		goto fail;
@@ -104,17 +155,27 @@ sink_append(const char *dir, const char *portal, const char *buf, size_t len,
 {
 	char path[PATH_MAX];
 	struct stat st;
-	int fd, n;
+	int fd, n, readable = 1;
 
 	if (!valid_portal(portal))
 		return err_set(err, ERR_CONFIG, "invalid portal name");
 	n = snprintf(path, sizeof(path), "%s/%s.jsonl", dir, portal);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return err_set(err, ERR_CONFIG, "log path too long");
-	/* O_NONBLOCK: a FIFO in the log's place must not block the open */
+	/*
+	 * O_NONBLOCK: a FIFO in the log's place must not block the open.
+	 * O_RDWR so heal() can read the tail; a log the responder may only
+	 * write is still appended to, without healing.
+	 */
 	fd = open(path,
-	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	    O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
 	    SINK_MODE);
+	if (fd == -1 && errno == EACCES) {
+		readable = 0;
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+			O_NOFOLLOW | O_NONBLOCK,
+		    SINK_MODE);
+	}
 	if (fd == -1)
 		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "open");
 	if (fstat(fd, &st) == -1) {
@@ -125,7 +186,7 @@ sink_append(const char *dir, const char *portal, const char *buf, size_t len,
 		err_set(err, ERR_STORAGE_UNAVAILABLE, "not a regular file");
 		goto fail;
 	}
-	if (append(fd, buf, len, sync, err) == -1)
+	if (append(fd, readable, buf, len, sync, err) == -1)
 		goto fail;
 	/* the data is in (and synced if asked); close drops the lock */
 	close(fd);

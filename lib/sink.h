@@ -25,6 +25,9 @@
  * The append holds flock(LOCK_EX) from before the write until after it,
  * retries short writes and EINTR, and, when it fails part way, cuts the
  * file back to its size before the append so no partial line remains.
+ * A log that does not end in '\n' (its writer was killed inside write(),
+ * which Linux may stop part way) is first cut back to its last whole
+ * line, when the file can be read.
  * With sync non-zero it calls fdatasync before returning 0; a failing
  * fdatasync also cuts the file back and fails.
  *

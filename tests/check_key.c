@@ -90,6 +90,36 @@ START_TEST(items)
 }
 END_TEST
 
+/* One context, many items: each key equals key_item's. */
+START_TEST(context_reused)
+{
+	json_t *data = json_loads("{\"L\":\"1\",\"M\":[{\"id\":\"a\"},"
+				  "{\"id\":\"b\"},\"c\"]}",
+	    0, NULL);
+	char k[KEY_HEX_SIZE], want[KEY_HEX_SIZE];
+	struct key_context ctx;
+	size_t i;
+
+	ck_assert_int_eq(key_start(&ctx, "p", "EV", data, "M"), 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(key_item("p", "EV", data, "M",
+				     json_array_get(json_object_get(data, "M"), i),
+				     want),
+		    0);
+		ck_assert_int_eq(key_finish(&ctx,
+				     json_array_get(json_object_get(data, "M"), i),
+				     k),
+		    0);
+		ck_assert_str_eq(k, want);
+	}
+	ck_assert_int_eq(key_start(&ctx, "p", "EV", data, NULL), 0);
+	ck_assert_int_eq(key_finish(&ctx, NULL, k), 0);
+	ck_assert_int_eq(key_item("p", "EV", data, NULL, NULL, want), 0);
+	ck_assert_str_eq(k, want);
+	json_decref(data);
+}
+END_TEST
+
 static Suite *
 key_suite(void)
 {
@@ -99,6 +129,7 @@ key_suite(void)
 	tcase_add_test(core, canonical);
 	tcase_add_test(core, shape);
 	tcase_add_test(core, items);
+	tcase_add_test(core, context_reused);
 	suite_add_tcase(s, core);
 	return s;
 }

@@ -227,6 +227,13 @@ static const struct {
 	    ERR_FORBIDDEN, "token_mismatch" },
 	{ "event=ONX&auth[member_id]=../../x&auth[application_token]=" TOKEN,
 	    ERR_FORBIDDEN, "unknown_portal" },
+	/* a decoded %00 must not cut a name to a valid or listed prefix */
+	{ "event=ONX%00zz&auth[member_id]=" PORTAL
+	  "&auth[application_token]=" TOKEN,
+	    ERR_MALFORMED_BODY, "event not [A-Za-z0-9_]" },
+	{ "event=ONX&auth[member_id]=" PORTAL
+	  "%00../x&auth[application_token]=" TOKEN,
+	    ERR_FORBIDDEN, "unknown_portal" },
 	{ "event=ONX&auth[member_id]=%FF", ERR_INVALID_UTF8, NULL },
 	{ "a=%zz", ERR_MALFORMED_BODY, NULL },
 };

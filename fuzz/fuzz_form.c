@@ -1,0 +1,42 @@
+/*
+ * libFuzzer target: form_decode, the decoder every portal's body goes
+ * through (form.h).  Beyond "no crash, no leak, no undefined behaviour":
+ * a success is a JSON object jansson can dump and load back; a failure
+ * leaves *out NULL and names one of the documented codes.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "form.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct err err = { 0 };
+	json_t *root, *back;
+	char *text;
+
+	if (form_decode((const char *)data, size, &root, &err) == -1) {
+		if (root != NULL || (err.code != ERR_MALFORMED_BODY &&
+			err.code != ERR_INVALID_UTF8 &&
+			err.code != ERR_LIMIT_EXCEEDED &&
+			err.code != ERR_INTERNAL))
+			abort();
+		return 0;
+	}
+	if (!json_is_object(root) ||
+	    (text = json_dumps(root, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		abort();
+	if ((back = json_loads(text, JSON_ALLOW_NUL, NULL)) == NULL ||
+	    !json_equal(root, back))
+		abort();
+	json_decref(back);
+	free(text);
+	json_decref(root);
+	return 0;
+}

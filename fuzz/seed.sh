@@ -1,0 +1,44 @@
+#!/bin/sh
+# Regenerates fuzz/corpus/<target>/ from tests/fixtures/events: copies,
+# so the fuzzers depend on nothing outside the repository.  The seeds are
+# committed; run this again after the fixtures change.
+set -eu
+cd "$(dirname "$0")/.."
+ev=tests/fixtures/events
+c=fuzz/corpus
+rm -rf "$c"
+mkdir -p "$c/form" "$c/json" "$c/event" "$c/allowlist" "$c/request"
+
+for f in "$ev"/*.form; do
+	n=$(basename "$f" .form)
+	cp "$f" "$c/form/$n"
+	cp "$f" "$c/event/$n.form"
+	printf 'REQUEST_METHOD=POST\nCONTENT_TYPE=application/x-www-form-urlencoded\nCONTENT_LENGTH=*\n\n' |
+	    cat - "$f" >"$c/request/$n.form"
+done
+for f in "$ev"/*.json; do
+	n=$(basename "$f" .json)
+	cp "$f" "$c/json/$n"
+	cp "$f" "$c/event/$n.json"
+	printf 'REQUEST_METHOD=POST\nCONTENT_TYPE=application/json\nCONTENT_LENGTH=*\n\n' |
+	    cat - "$f" >"$c/request/$n.json"
+done
+
+# the request line variants a live server can produce
+f=$ev/ONAPPINSTALL.form
+printf 'REQUEST_METHOD=GET\n\n' >"$c/request/get"
+printf 'REQUEST_METHOD=POST\nCONTENT_TYPE=text/plain\nCONTENT_LENGTH=*\n\n' |
+    cat - "$f" >"$c/request/text-plain"
+printf 'REQUEST_METHOD=POST\n\n' | cat - "$f" >"$c/request/no-length"
+printf 'REQUEST_METHOD=POST\nCONTENT_LENGTH=%d\n\n' $(($(wc -c <"$f") + 7)) |
+    cat - "$f" >"$c/request/length-over"
+printf 'REQUEST_METHOD=POST\nCONTENT_LENGTH=%d\n\n' $(($(wc -c <"$f") - 7)) |
+    cat - "$f" >"$c/request/length-under"
+printf 'REQUEST_METHOD=POST\nCONTENT_LENGTH=*\nB24HOOK_MAX_BODY=100\n\n' |
+    cat - "$f" >"$c/request/max-body"
+
+# allow-lists: the fixture's, and the shapes the parser must take apart
+cp "$ev/allow.txt" "$c/allowlist/fixture"
+printf 'p1 tok1 label\r\np1 tok#2 # rotation\n\n  # comment\n\tp2\ttok3\n' \
+    >"$c/allowlist/crlf-comments-tabs"
+printf '../x tok\np2\nbad id tok\np3 \001tok\n' >"$c/allowlist/malformed"
