@@ -49,8 +49,7 @@ build/tests/check_%: build/tests/check_%.o build/tests/testutil.o \
 # Files in mk/ add targets to CHECK_MORE (sanitizers, fuzzing...).
 check: deps
 	$(MAKE) build/b24hook $(TEST_BIN)
-	@bash scripts/runtests.sh
-	$(if $(strip $(CHECK_MORE)),$(MAKE) $(CHECK_MORE))
+	@bash scripts/runtests.sh $(foreach t,$(CHECK_MORE),"$(MAKE) --no-print-directory $(t)")
 
 deps:
 	@sh scripts/deps.sh

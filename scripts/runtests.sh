@@ -1,9 +1,12 @@
 #!/bin/bash
-# Runs every Check suite in build/tests and every end-to-end test in
-# tests/e2e, then prints one closing line: "total: N passed, M failed".
-# A suite that dies without its summary line counts as one failure.
+# Runs every Check suite in build/tests, every end-to-end test in
+# tests/e2e, then each command given as an argument (such as "make
+# sanitize"), and prints one closing line: "total: N passed, M failed".
+# Each end-to-end test and command ends with "NAME: N passed, M failed";
+# one that ends without its summary line counts as one failure.
 set -u
 cd "$(dirname "$0")/.."
+commands=("$@")
 passed=0
 failed=0
 out=$(mktemp)
@@ -30,19 +33,26 @@ for t in build/tests/check_*; do
 	[ "$rc" -eq 0 ] || [ $(($2 + $3)) -gt 0 ] || count 0 1
 done
 
-for t in tests/e2e/test_*.sh; do
-	[ -f "$t" ] || continue
-	bash "$t" 2>&1 | tee "$out"
+# counted CMD: run CMD, count its closing "NAME: N passed, M failed" line
+counted() {
+	bash -c "$1" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	summary=$(sed -n 's/^[a-z0-9_-]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$out" | tail -n 1)
 	if [ -z "$summary" ]; then
-		echo "$t: no summary (exit $rc)"
+		echo "$1: no summary (exit $rc)"
 		count 0 1
-		continue
+		return
 	fi
 	set -- $summary
 	count "$1" "$2"
 	[ "$rc" -eq 0 ] || [ "$2" -gt 0 ] || count 0 1
+}
+
+for t in tests/e2e/test_*.sh; do
+	counted "bash $t"
+done
+for cmd in "${commands[@]}"; do
+	counted "$cmd"
 done
 
 echo "total: $passed passed, $failed failed"
