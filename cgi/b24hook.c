@@ -51,6 +51,24 @@ body_read(const struct conn *c, char *buf, size_t n)
 	return got;
 }
 
+/*
+ * As CGI, read and drop what is left of stdin, up to LIMIT_BODY_CEILING
+ * bytes: a web server that is still writing a body we refused unread
+ * (Apache's mod_cgid) can otherwise lose our reply.
+ */
+static void
+drain(const struct conn *c)
+{
+	char sink[65536];
+	size_t total = 0, n;
+
+	if (c->fcgi != NULL)
+		return;
+	while (total < LIMIT_BODY_CEILING &&
+	    (n = fread(sink, 1, sizeof(sink), stdin)) > 0)
+		total += n;
+}
+
 static void
 put(const struct conn *c, int to_err, const char *s, size_t n)
 {
@@ -111,6 +129,7 @@ handle(const struct conn *c, struct allowlist_cache *cache)
 done:
 	put(c, 0, reply, reply_render(&o, reply, sizeof(reply)));
 	report(c, &o);
+	drain(c);
 }
 
 /*
