@@ -6,7 +6,6 @@
 #include <strings.h>
 
 #include "event.h"
-#include "jsonout.h"
 #include "key.h"
 #include "limit.h"
 
@@ -241,47 +240,20 @@ convert(enum kind kind, const json_t *v)
 	return NULL;
 }
 
-/*
- * A record being written straight into out (jsonout.h), member by member
- * in record order; first is 1 until a member is written.
- */
-struct record {
-	struct buf *out;
-	int first;
-};
-
-/* Start member name (a plain identifier): '{' or ',', then "name":. */
+/* Set record[name] to v converted, if v is present and of the right form. */
 static int
-put_member(struct record *r, const char *name)
-{
-	if (buf_append(r->out, r->first ? "{\"" : ",\"", 2) == -1 ||
-	    buf_append(r->out, name, strlen(name)) == -1 ||
-	    buf_append(r->out, "\":", 2) == -1)
-		return -1;
-	r->first = 0;
-	return 0;
-}
-
-/* Write member name: v converted, if v is present and of the right form. */
-static int
-set_converted(struct record *record, const char *name, enum kind kind,
+set_converted(json_t *record, const char *name, enum kind kind,
     const json_t *v)
 {
 	json_t *n;
-	int rc;
 
 	if (v == NULL || (n = convert(kind, v)) == NULL)
 		return 0;
-	rc = put_member(record, name) == -1 || jsonout_value(record->out, n) ==
-		-1
-	    ? -1
-	    : 0;
-	json_decref(n);
-	return rc;
+	return json_object_set_new(record, name, n);
 }
 
 static int
-set_fields(const struct context *c, const json_t *item, struct record *record)
+set_fields(const struct context *c, const json_t *item, json_t *record)
 {
 	const struct field *f;
 	const json_t *v;
@@ -297,39 +269,23 @@ set_fields(const struct context *c, const json_t *item, struct record *record)
 	return 0;
 }
 
-/* Write member name: the string s. */
 static int
-put_string(struct record *r, const char *name, const char *s)
-{
-	if (put_member(r, name) == -1)
-		return -1;
-	return jsonout_string(r->out, s, strlen(s));
-}
-
-/* Write member name: the integer n. */
-static int
-put_integer(struct record *r, const char *name, json_int_t n)
-{
-	if (put_member(r, name) == -1)
-		return -1;
-	return jsonout_integer(r->out, n);
-}
-
-static int
-set_head(const struct context *c, struct record *record)
+set_head(const struct context *c, json_t *record)
 {
 	const json_t *auth = json_object_get(c->body, "auth");
 	const json_t *id = json_object_get(c->body, "event_handler_id");
 
 	if (id == NULL)
 		id = json_object_get(c->body, "eventId");
-	if (put_integer(record, "v", 1) == -1 ||
-	    put_string(record, "received", c->received) == -1 ||
-	    put_string(record, "event", c->event) == -1 ||
+	if (json_object_set_new(record, "v", json_integer(1)) == -1 ||
+	    json_object_set_new(record, "received",
+		json_string(c->received)) == -1 ||
+	    json_object_set_new(record, "event", json_string(c->event)) == -1 ||
 	    set_converted(record, "event_handler_id", K_INT, id) == -1 ||
 	    set_converted(record, "ts", K_INT,
 		json_object_get(c->body, "ts")) == -1 ||
-	    put_string(record, "member_id", c->portal) == -1 ||
+	    json_object_set_new(record, "member_id",
+		json_string(c->portal)) == -1 ||
 	    set_converted(record, "domain", K_STRING,
 		json_object_get(auth, "domain")) == -1 ||
 	    set_converted(record, "user_id", K_INT,
@@ -338,36 +294,52 @@ set_head(const struct context *c, struct record *record)
 	return 0;
 }
 
+static int
+dump_to_buf(const char *p, size_t len, void *arg)
+{
+	return buf_append(arg, p, len);
+}
+
 /*
- * Write the record of one item to out; item is NULL for an event without
- * items, whose record carries the whole data.
+ * Build the record of one item and append it to out; item is NULL for an
+ * event without items, whose record carries the whole data.  jansson
+ * keeps members in insertion order, which is the record order.
  */
 static int
 record_append(const struct context *c, const json_t *item, size_t index,
     size_t count, struct buf *out, struct err *err)
 {
 	char key[KEY_HEX_SIZE];
-	const json_t *data = item != NULL ? item : c->data;
-	struct record record = { out, 1 };
+	json_t *data = (json_t *)(item != NULL ? item : c->data);
+	json_t *record;
+	int rc = -1;
 
-	if (key_finish(&c->key, item, key) == -1)
-		return err_set(err, ERR_INTERNAL, "out of memory for a key");
-	if (set_head(c, &record) == -1 ||
+	if ((record = json_object()) == NULL || set_head(c, record) == -1 ||
 	    (item != NULL &&
-		(put_integer(&record, "item", (json_int_t)index) == -1 ||
-		    put_integer(&record, "items", (json_int_t)count) == -1)) ||
-	    (c->shape != NULL && set_fields(c, data, &record) == -1) ||
-	    put_string(&record, "key", key) == -1 ||
-	    (data != NULL && (put_member(&record, "data") == -1 ||
-				 jsonout_value(out, data) == -1)) ||
-	    buf_append(out, "}\n", 2) == -1) {
-		if (errno == E2BIG)
-			return err_set(err, ERR_LIMIT_EXCEEDED,
-			    "limit=records max=%zu", out->max);
-		return err_set(err, ERR_INTERNAL, "out of memory writing a "
-						  "record");
+		(json_object_set_new(record, "item", json_integer(index)) ||
+		    json_object_set_new(record, "items",
+			json_integer(count)))) ||
+	    (c->shape != NULL && set_fields(c, data, record) == -1) ||
+	    key_finish(&c->key, item, key) == -1 ||
+	    json_object_set_new(record, "key", json_string(key)) == -1 ||
+	    (data != NULL && json_object_set(record, "data", data) == -1)) {
+		err_set(err, ERR_INTERNAL, "out of memory building a record");
+		goto fail;
 	}
-	return 0;
+	if (json_dump_callback(record, dump_to_buf, out, JSON_COMPACT) == -1 ||
+	    buf_append(out, "\n", 1) == -1) {
+		if (errno == E2BIG)
+			err_set(err, ERR_LIMIT_EXCEEDED,
+			    "limit=records max=%zu", out->max);
+		else
+			err_set(err, ERR_INTERNAL, "out of memory writing a "
+						   "record");
+		goto fail;
+	}
+	rc = 0;
+fail:
+	json_decref(record);
+	return rc;
 }
 
 /*
