@@ -447,3 +447,14 @@ site_files_owned() {
 	    "$(find "$1" -name '*.jsonl' \( ! -user "$2" -o ! -perm 640 \) \
 	    -printf '%f ')"
 }
+
+# all_records: every line of every log in $LOGS, rotated, compressed or current.
+all_records() {
+	local f
+	for f in "$LOGS"/*; do
+		case $f in
+		*.gz) zcat "$f" ;;
+		*) cat "$f" ;;
+		esac
+	done
+}

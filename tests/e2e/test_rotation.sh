@@ -44,17 +44,6 @@ worker_config() {
 	done
 }
 
-# all_records: every line of every log, rotated, compressed or current.
-all_records() {
-	local f
-	for f in "$LOGS"/*; do
-		case $f in
-		*.gz) zcat "$f" ;;
-		*) cat "$f" ;;
-		esac
-	done
-}
-
 test_rotation() {
 	local allow w pids=() n=0 rc bad=0 sent accepted
 	LOGS=$(log_dir rot nobody:nogroup)

@@ -39,17 +39,6 @@ post_all() {
 	done
 }
 
-# all_records: every line of every log, rotated, compressed or current.
-all_records() {
-	local f
-	for f in "$LOGS"/*; do
-		case $f in
-		*.gz) zcat "$f" ;;
-		*) cat "$f" ;;
-		esac
-	done
-}
-
 stored_lines() { cat "$T"/central/*.jsonl 2>/dev/null | wc -l; }
 
 test_rsyslog() {
