@@ -1,7 +1,7 @@
 #!/bin/bash
 # fuzz/run.sh SECONDS TARGET...: runs each build/fuzz/fuzz_TARGET for
 # SECONDS over its corpus (new inputs kept in build/fuzz/corpus/TARGET,
-# the committed seeds in fuzz/corpus/TARGET read only), with the
+# the seeds fuzz/seed.sh makes in build/fuzz/seeds/TARGET), with the
 # dictionary, crash artifacts under build/fuzz/artifacts/.  A target
 # passes when libFuzzer exits 0: no crash, leak, timeout, out-of-memory
 # or sanitizer report.  Ends with "fuzz: N passed, M failed".
@@ -19,6 +19,7 @@ fixture_secrets_to() { # FILE: the secrets as sed expressions
 	IN=$out/work fixture_secrets | sed 's/[][\.*^$/]/\\&/g; s|.*|s/&/<token>/g|' >"$1"
 }
 fixture_secrets_to "$out/work/redact.sed"
+sh fuzz/seed.sh "$out/seeds"
 
 # run TARGET: one fuzzer, its output in build/fuzz/TARGET.log
 run() {
@@ -29,7 +30,7 @@ run() {
 	"$out/fuzz_$t" -max_total_time="$seconds" -timeout=25 \
 	    -rss_limit_mb=2048 -dict=fuzz/b24hook.dict -close_fd_mask=3 \
 	    -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" \
-	    "$out/corpus/$t" "fuzz/corpus/$t" >"$out/$t.log" 2>&1
+	    "$out/corpus/$t" "$out/seeds/$t" >"$out/$t.log" 2>&1
 }
 
 # report TARGET RC: its line, and on failure the end of its log

@@ -1,11 +1,11 @@
 #!/bin/sh
-# Regenerates fuzz/corpus/<target>/ from tests/fixtures/events: copies,
-# so the fuzzers depend on nothing outside the repository.  The seeds are
-# committed; run this again after the fixtures change.
+# fuzz/seed.sh DIR: writes the seed corpora DIR/<target>/, made from
+# tests/fixtures/events (so they follow the fixtures and hold no copy of
+# them in the repository) plus the request and allow-list shapes below.
 set -eu
 cd "$(dirname "$0")/.."
 ev=tests/fixtures/events
-c=fuzz/corpus
+c=$1
 rm -rf "$c"
 mkdir -p "$c/form" "$c/json" "$c/event" "$c/allowlist" "$c/request"
 
