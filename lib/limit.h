@@ -30,8 +30,10 @@
 /*
  * bytes: records one request may produce from a body of at most b bytes.
  * Each body byte lands in at most one item's data plus one normalised
- * copy, JSON escaping at most doubles it, and each record adds a head of
- * a few hundred bytes; over it, 400 limit_exceeded.
+ * copy, and each record adds a head of a few hundred bytes.  JSON keeps
+ * text as it is but writes a control byte as six (\u00XX), so only a body
+ * made mostly of control bytes can pass this; it is refused with 400
+ * limit_exceeded, never cut.
  */
 #define LIMIT_RECORDS(b) (4 * (size_t)(b) + (size_t)LIMIT_PAIRS * 1024)
 
