@@ -16,15 +16,15 @@ buf_init(struct buf *b, size_t max)
 	b->max = max;
 }
 
-int
-buf_append(struct buf *b, const void *p, size_t len)
+char *
+buf_reserve(struct buf *b, size_t len)
 {
 	size_t need, cap;
 	char *data;
 
 	if (len > b->max - b->len) {
 		errno = E2BIG;
-		return -1;
+		return NULL;
 	}
 	need = b->len + len + 1;
 	if (need > b->cap) {
@@ -33,11 +33,19 @@ buf_append(struct buf *b, const void *p, size_t len)
 			cap *= 2;
 		if ((data = realloc(b->data, cap)) == NULL) {
 			errno = ENOMEM;
-			return -1;
+			return NULL;
 		}
 		b->data = data;
 		b->cap = cap;
 	}
+	return b->data + b->len;
+}
+
+int
+buf_append(struct buf *b, const void *p, size_t len)
+{
+	if (buf_reserve(b, len) == NULL)
+		return -1;
 	memcpy(b->data + b->len, p, len);
 	b->len += len;
 	b->data[b->len] = '\0';

@@ -24,6 +24,15 @@ void buf_init(struct buf *b, size_t max);
  */
 int buf_append(struct buf *b, const void *p, size_t len);
 
+/*
+ * buf_reserve: make room for len more bytes (and the NUL after them)
+ * without adding any.  Returns where they go, b->data + b->len, valid
+ * until the next call that grows b; or NULL with errno ENOMEM or E2BIG
+ * as buf_append, b unchanged.  The caller that writes there adds what
+ * it wrote to b->len and keeps b->data NUL-terminated.
+ */
+char *buf_reserve(struct buf *b, size_t len);
+
 /* buf_reset: empty b, keeping its memory for reuse. */
 void buf_reset(struct buf *b);
 

@@ -182,7 +182,7 @@ as_string(const json_t *v)
 	if (json_is_integer(v)) {
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(v));
-		return json_string(num);
+		return json_string_nocheck(num);
 	}
 	return NULL;
 }
@@ -249,7 +249,7 @@ set_converted(json_t *record, const char *name, enum kind kind,
 
 	if (v == NULL || (n = convert(kind, v)) == NULL)
 		return 0;
-	return json_object_set_new(record, name, n);
+	return json_object_set_new_nocheck(record, name, n);
 }
 
 static int
@@ -277,15 +277,16 @@ set_head(const struct context *c, json_t *record)
 
 	if (id == NULL)
 		id = json_object_get(c->body, "eventId");
-	if (json_object_set_new(record, "v", json_integer(1)) == -1 ||
-	    json_object_set_new(record, "received",
-		json_string(c->received)) == -1 ||
-	    json_object_set_new(record, "event", json_string(c->event)) == -1 ||
+	if (json_object_set_new_nocheck(record, "v", json_integer(1)) == -1 ||
+	    json_object_set_new_nocheck(record, "received",
+		json_string_nocheck(c->received)) == -1 ||
+	    json_object_set_new_nocheck(record, "event",
+		json_string_nocheck(c->event)) == -1 ||
 	    set_converted(record, "event_handler_id", K_INT, id) == -1 ||
 	    set_converted(record, "ts", K_INT,
 		json_object_get(c->body, "ts")) == -1 ||
-	    json_object_set_new(record, "member_id",
-		json_string(c->portal)) == -1 ||
+	    json_object_set_new_nocheck(record, "member_id",
+		json_string_nocheck(c->portal)) == -1 ||
 	    set_converted(record, "domain", K_STRING,
 		json_object_get(auth, "domain")) == -1 ||
 	    set_converted(record, "user_id", K_INT,
@@ -294,16 +295,39 @@ set_head(const struct context *c, json_t *record)
 	return 0;
 }
 
+/*
+ * dump_line: append record's compact JSON and a '\n' to out.  jansson
+ * writes into the room out already has; a record that does not fit is
+ * dumped again into room grown to its size.  -1 with errno E2BIG (past
+ * out->max) or ENOMEM.
+ */
 static int
-dump_to_buf(const char *p, size_t len, void *arg)
+dump_line(const json_t *record, struct buf *out)
 {
-	return buf_append(arg, p, len);
+	size_t room = out->cap > out->len ? out->cap - out->len - 1 : 0;
+	size_t n = json_dumpb(record, out->data + out->len, room,
+	    JSON_COMPACT);
+
+	if (n == 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (n > room) {
+		if (buf_reserve(out, n) == NULL)
+			return -1;
+		json_dumpb(record, out->data + out->len, n, JSON_COMPACT);
+	}
+	out->len += n;
+	return buf_append(out, "\n", 1);
 }
 
 /*
  * Build the record of one item and append it to out; item is NULL for an
  * event without items, whose record carries the whole data.  jansson
- * keeps members in insertion order, which is the record order.
+ * keeps members in insertion order, which is the record order.  Names
+ * and values go in unchecked (the _nocheck calls): names are literals,
+ * and every string is valid UTF-8 already (the decoders check the body;
+ * the portal comes from the allow-list, the rest is ASCII made here).
  */
 static int
 record_append(const struct context *c, const json_t *item, size_t index,
@@ -316,18 +340,20 @@ record_append(const struct context *c, const json_t *item, size_t index,
 
 	if ((record = json_object()) == NULL || set_head(c, record) == -1 ||
 	    (item != NULL &&
-		(json_object_set_new(record, "item", json_integer(index)) ||
-		    json_object_set_new(record, "items",
+		(json_object_set_new_nocheck(record, "item",
+		     json_integer(index)) ||
+		    json_object_set_new_nocheck(record, "items",
 			json_integer(count)))) ||
 	    (c->shape != NULL && set_fields(c, data, record) == -1) ||
 	    key_finish(&c->key, item, key) == -1 ||
-	    json_object_set_new(record, "key", json_string(key)) == -1 ||
-	    (data != NULL && json_object_set(record, "data", data) == -1)) {
+	    json_object_set_new_nocheck(record, "key",
+		json_string_nocheck(key)) == -1 ||
+	    (data != NULL &&
+		json_object_set_nocheck(record, "data", data) == -1)) {
 		err_set(err, ERR_INTERNAL, "out of memory building a record");
 		goto fail;
 	}
-	if (json_dump_callback(record, dump_to_buf, out, JSON_COMPACT) == -1 ||
-	    buf_append(out, "\n", 1) == -1) {
+	if (dump_line(record, out) == -1) {
 		if (errno == E2BIG)
 			err_set(err, ERR_LIMIT_EXCEEDED,
 			    "limit=records max=%zu", out->max);

@@ -353,24 +353,26 @@ settle(json_t *map, struct err *err)
 	return 0;
 }
 
+/*
+ * bytes: a pair this long or shorter is decoded on the stack.  Bodies
+ * of a portal are a few KiB; one malloc of that size per request would
+ * make glibc consolidate the small chunks jansson freed last request.
+ */
+#define SCRATCH_STACK 2048
+
 int
 form_decode(const char *body, size_t len, json_t **out, struct err *err)
 {
 	struct path path;
 	json_t *root;
-	char *scratch;
+	char stack[SCRATCH_STACK], *scratch, *heap = NULL;
 	const char *amp;
 	size_t off, end, pairs = 0;
 
 	*out = NULL;
 	path.depth = 0;
-	/* decoding never grows: room for any name, its NUL and its value */
-	if ((scratch = malloc(len + 1)) == NULL)
-		return err_errno(err, ERR_INTERNAL, errno, "malloc");
-	if ((root = json_object()) == NULL) {
-		free(scratch);
+	if ((root = json_object()) == NULL)
 		return err_set(err, ERR_INTERNAL, "json: no memory");
-	}
 	for (off = 0; off < len; off = end + 1) {
 		amp = memchr(body + off, '&', len - off);
 		end = amp != NULL ? (size_t)(amp - body) : len;
@@ -381,17 +383,24 @@ form_decode(const char *body, size_t len, json_t **out, struct err *err)
 			    LIMIT_PAIRS);
 			goto fail;
 		}
+		/* decoding never grows: room for the name, a NUL, the value */
+		scratch = end - off < sizeof(stack) ? stack : heap;
+		if (scratch == NULL && (scratch = heap = malloc(len + 1)) ==
+		    NULL) {
+			err_errno(err, ERR_INTERNAL, errno, "malloc");
+			goto fail;
+		}
 		if (pair(root, body + off, end - off, off, scratch, &path,
 			err) == -1)
 			goto fail;
 	}
 	if (settle(root, err) == -1)
 		goto fail;
-	free(scratch);
+	free(heap);
 	*out = root;
 	return 0;
 fail:
-	free(scratch);
+	free(heap);
 	json_decref(root);
 	return -1;
 }

@@ -41,6 +41,29 @@ START_TEST(maximum)
 }
 END_TEST
 
+/* room reserved is where the next bytes go, and counts against max */
+START_TEST(reserve)
+{
+	struct buf b;
+	char *p;
+
+	buf_init(&b, 10000);
+	ck_assert_int_eq(buf_append(&b, "ab", 2), 0);
+	p = buf_reserve(&b, 9000);
+	ck_assert_ptr_eq(p, b.data + 2);
+	ck_assert_uint_ge(b.cap, 9003);
+	ck_assert_uint_eq(b.len, 2);
+	memcpy(p, "cd", 3);
+	b.len += 2;
+	ck_assert_str_eq(b.data, "abcd");
+	ck_assert_ptr_null(buf_reserve(&b, 9997));
+	ck_assert_int_eq(errno, E2BIG);
+	ck_assert_str_eq(b.data, "abcd");
+	ck_assert_ptr_nonnull(buf_reserve(&b, 9996));
+	buf_free(&b);
+}
+END_TEST
+
 static Suite *
 buf_suite(void)
 {
@@ -48,6 +71,7 @@ buf_suite(void)
 	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
 
 	tcase_add_test(core, grows);
+	tcase_add_test(core, reserve);
 	tcase_add_test(limits, maximum);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);

@@ -434,6 +434,42 @@ START_TEST(test_length)
 }
 END_TEST
 
+/*
+ * Pairs short enough to be decoded on the stack (under 2048 bytes as
+ * sent) and longer ones, in either order, around the boundary: each
+ * value whole and in its place.
+ */
+START_TEST(test_long_pairs)
+{
+	/* as sent, "vI=%41" and len - 1 'b's: len + 5 bytes */
+	static const size_t lens[] = { 5, 2041, 2042, 2043, 2044, 6000, 3 };
+	char *body = malloc(32 * 1024), *p = body, name[8];
+	const char *v;
+	struct err err;
+	json_t *root;
+	size_t i;
+
+	ck_assert_ptr_nonnull(body);
+	for (i = 0; i < NELEM(lens); i++) {
+		p += sprintf(p, "%sv%zu=%%41", i ? "&" : "", i);
+		memset(p, 'b', lens[i] - 1);
+		p += lens[i] - 1;
+	}
+	root = decode(body, (size_t)(p - body), &err);
+	ck_assert_ptr_nonnull(root);
+	for (i = 0; i < NELEM(lens); i++) {
+		snprintf(name, sizeof(name), "v%zu", i);
+		v = json_string_value(json_object_get(root, name));
+		ck_assert_ptr_nonnull(v);
+		ck_assert_uint_eq(strlen(v), lens[i]);
+		ck_assert_int_eq(v[0], 'A');
+		ck_assert_uint_eq(strspn(v + 1, "b"), lens[i] - 1);
+	}
+	json_decref(root);
+	free(body);
+}
+END_TEST
+
 START_TEST(test_reasons)
 {
 	struct err err;
@@ -649,6 +685,7 @@ form_suite(void)
 	tcase_add_loop_test(core, test_facts, 0, (int)NELEM(facts));
 	tcase_add_test(core, test_shapes);
 	tcase_add_test(core, test_length);
+	tcase_add_test(core, test_long_pairs);
 	tcase_add_test(core, test_reasons);
 	tcase_add_test(core, test_alloc);
 	suite_add_tcase(s, core);
