@@ -99,7 +99,8 @@ report(const struct conn *c, const struct outcome *o)
 }
 
 static void
-handle(const struct conn *c, struct allowlist_cache *cache)
+handle(const struct conn *c, struct allowlist_cache *cache,
+    struct sink *sink)
 {
 	char reply[REPLY_SIZE];
 	struct outcome o = { 0 };
@@ -124,7 +125,7 @@ handle(const struct conn *c, struct allowlist_cache *cache)
 		err_set(&o.err, ERR_MALFORMED_BODY,
 		    "truncated body: %zu of %zu bytes", got, len);
 	else
-		request_process(body, len, media, &s, cache, &now, &o);
+		request_process(body, len, media, &s, cache, sink, &now, &o);
 	free(body);
 done:
 	put(c, 0, reply, reply_render(&o, reply, sizeof(reply)));
@@ -134,10 +135,13 @@ done:
 
 /*
  * Run one request with the stop signals held, so a worker told to stop
- * finishes the append in hand and answers before it goes.
+ * finishes the append in hand and answers before it goes.  cache and
+ * sink (the allow-list, the open logs) are kept from one request to the
+ * next.
  */
 static void
-handle_whole(const struct conn *c, struct allowlist_cache *cache)
+handle_whole(const struct conn *c, struct allowlist_cache *cache,
+    struct sink *sink)
 {
 	sigset_t stop, old;
 
@@ -147,7 +151,7 @@ handle_whole(const struct conn *c, struct allowlist_cache *cache)
 	sigaddset(&stop, SIGHUP);
 	sigaddset(&stop, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &stop, &old);
-	handle(c, cache);
+	handle(c, cache, sink);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -155,6 +159,7 @@ int
 main(void)
 {
 	struct allowlist_cache cache = { 0 };
+	struct sink sink = { 0 };
 	struct conn c = { NULL };
 	FCGX_Request req;
 
@@ -172,7 +177,8 @@ main(void)
 		return 1;
 	}
 	if (FCGX_IsCGI()) {
-		handle_whole(&c, &cache);
+		handle_whole(&c, &cache, &sink);
+		sink_close(&sink);
 		allowlist_cache_clear(&cache);
 		OS_LibShutdown(); /* frees what FCGX_IsCGI set up */
 		return 0;
@@ -183,9 +189,10 @@ main(void)
 	}
 	c.fcgi = &req;
 	while (FCGX_Accept_r(&req) >= 0) {
-		handle_whole(&c, &cache);
+		handle_whole(&c, &cache, &sink);
 		FCGX_Finish_r(&req);
 	}
+	sink_close(&sink);
 	allowlist_cache_clear(&cache);
 	OS_LibShutdown();
 	return 0;

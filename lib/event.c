@@ -304,10 +304,14 @@ set_head(const struct context *c, json_t *record)
 static int
 dump_line(const json_t *record, struct buf *out)
 {
+	char *at = out->data != NULL ? out->data + out->len : NULL;
 	size_t room = out->cap > out->len ? out->cap - out->len - 1 : 0;
-	size_t n = json_dumpb(record, out->data + out->len, room,
-	    JSON_COMPACT);
+	size_t n;
 
+	/* the room allocated may pass what out may hold */
+	if (room > out->max - out->len)
+		room = out->max - out->len;
+	n = json_dumpb(record, at, room, JSON_COMPACT);
 	if (n == 0) {
 		errno = ENOMEM;
 		return -1;

@@ -169,7 +169,7 @@ verify(const json_t *member_id, const json_t *token,
 int
 request_process(const char *body, size_t len, enum media media,
     const struct settings *s, struct allowlist_cache *cache,
-    const struct timespec *received, struct outcome *o)
+    struct sink *sink, const struct timespec *received, struct outcome *o)
 {
 	const json_t *member_id = NULL, *token = NULL;
 	const char *portal = NULL;
@@ -184,7 +184,7 @@ request_process(const char *body, size_t len, enum media media,
 	    verify(member_id, token, s, cache, o, &portal) == -1 ||
 	    event_records(root, portal, received, &records, &o->records,
 		&o->err) == -1 ||
-	    sink_append(s->log_dir, portal, records.data, records.len,
+	    sink_append(sink, s->log_dir, portal, records.data, records.len,
 		s->fsync, &o->err) == -1)
 		goto fail;
 	rc = 0;

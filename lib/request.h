@@ -13,6 +13,7 @@
 #include "decode.h"
 #include "err.h"
 #include "limit.h"
+#include "sink.h"
 
 /* Settings, from B24HOOK_* request parameters or the environment. */
 struct settings {
@@ -61,7 +62,8 @@ struct outcome {
  * and auth[member_id] + auth[application_token], verify them against the
  * allow-list (through cache, see allowlist_cache_get), normalise the
  * event into records (event.h) and append them to the portal's log in one
- * append (sink.h).  received is the arrival time written to the records.
+ * append, through sink, which keeps the log open for the next request
+ * (sink.h).  received is the arrival time written to the records.
  * Returns 0 when every record is on disk (o->records set), or -1 with
  * o->err saying why: ERR_MALFORMED_BODY, ERR_INVALID_UTF8,
  * ERR_LIMIT_EXCEEDED, ERR_NOT_AN_EVENT (no event key: a placement or
@@ -71,7 +73,7 @@ struct outcome {
  */
 int request_process(const char *body, size_t len, enum media media,
     const struct settings *s, struct allowlist_cache *cache,
-    const struct timespec *received, struct outcome *o);
+    struct sink *sink, const struct timespec *received, struct outcome *o);
 
 /*
  * reply_render: the whole CGI reply for o (Status and headers, a blank

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "limit.h"
@@ -121,7 +123,10 @@ heal(int fd, int readable, off_t *size, struct err *err)
 	return 0;
 }
 
-/* append: the locked part; fd is a regular file opened O_APPEND */
+/*
+ * append: the locked part; fd is a regular file opened O_APPEND.  The
+ * lock is still held on return, failed or not: the caller releases it.
+ */
 static int
 append(int fd, int readable, const char *buf, size_t len, int sync,
     struct err *err)
@@ -149,19 +154,26 @@ fail:
 	return -1;
 }
 
-int
-sink_append(const char *dir, const char *portal, const char *buf, size_t len,
-    int sync, struct err *err)
+/* forget: close slot's descriptor (dropping any lock) and free the slot */
+static void
+forget(struct sink_slot *slot)
 {
-	char path[PATH_MAX];
-	struct stat st;
-	int fd, n, readable = 1;
+	close(slot->fd);
+	free(slot->path);
+	slot->path = NULL;
+	slot->fd = -1;
+}
 
-	if (!valid_portal(portal))
-		return err_set(err, ERR_CONFIG, "invalid portal name");
-	n = snprintf(path, sizeof(path), "%s/%s.jsonl", dir, portal);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return err_set(err, ERR_CONFIG, "log path too long");
+/*
+ * open_log: open path by name into slot (its path untouched): a regular
+ * file, created with SINK_MODE when absent, its identity noted.
+ */
+static int
+open_log(const char *path, struct sink_slot *slot, struct err *err)
+{
+	struct stat st;
+	int fd, readable = 1;
+
 	/*
 	 * O_NONBLOCK: a FIFO in the log's place must not block the open.
 	 * O_RDWR so heal() can read the tail; a log the responder may only
@@ -186,12 +198,109 @@ sink_append(const char *dir, const char *portal, const char *buf, size_t len,
 		err_set(err, ERR_STORAGE_UNAVAILABLE, "not a regular file");
 		goto fail;
 	}
-	if (append(fd, readable, buf, len, sync, err) == -1)
-		goto fail;
-	/* the data is in (and synced if asked); close drops the lock */
-	close(fd);
+	slot->fd = fd;
+	slot->readable = readable;
+	slot->dev = st.st_dev;
+	slot->ino = st.st_ino;
+	slot->mode = st.st_mode;
+	slot->uid = st.st_uid;
+	slot->gid = st.st_gid;
 	return 0;
 fail:
 	close(fd);
 	return -1;
+}
+
+/*
+ * current: whether slot's path, not followed if a symlink, still names
+ * the file slot's descriptor is on, with the mode and owner it had when
+ * opened (a chmod or chown must meet open()'s permission check again).
+ * The descriptor keeps its file alive, so its inode number cannot have
+ * been given to another file meanwhile.
+ */
+static int
+current(const struct sink_slot *slot)
+{
+	struct stat st;
+
+	return lstat(slot->path, &st) == 0 && st.st_dev == slot->dev &&
+	    st.st_ino == slot->ino && st.st_mode == slot->mode &&
+	    st.st_uid == slot->uid && st.st_gid == slot->gid;
+}
+
+/* kept: the slot holding path, or NULL */
+static struct sink_slot *
+kept(struct sink *sink, const char *path)
+{
+	struct sink_slot *slot;
+
+	for (slot = sink->slot; slot < sink->slot + SINK_SLOTS; slot++)
+		if (slot->path != NULL && strcmp(slot->path, path) == 0)
+			return slot;
+	return NULL;
+}
+
+/* vacant: a free slot, made by closing the least recently used if need be */
+static struct sink_slot *
+vacant(struct sink *sink)
+{
+	struct sink_slot *slot, *lru = sink->slot;
+
+	for (slot = sink->slot; slot < sink->slot + SINK_SLOTS; slot++) {
+		if (slot->path == NULL)
+			return slot;
+		if (slot->used < lru->used)
+			lru = slot;
+	}
+	forget(lru);
+	return lru;
+}
+
+int
+sink_append(struct sink *sink, const char *dir, const char *portal,
+    const char *buf, size_t len, int sync, struct err *err)
+{
+	char path[PATH_MAX];
+	struct sink_slot *slot, fresh;
+	int n;
+
+	if (!valid_portal(portal))
+		return err_set(err, ERR_CONFIG, "invalid portal name");
+	n = snprintf(path, sizeof(path), "%s/%s.jsonl", dir, portal);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return err_set(err, ERR_CONFIG, "log path too long");
+	/* renamed away, deleted, replaced, chmod'ed: open the name again */
+	if ((slot = kept(sink, path)) != NULL && !current(slot)) {
+		forget(slot);
+		slot = NULL;
+	}
+	if (slot == NULL) {
+		if (open_log(path, &fresh, err) == -1)
+			return -1;
+		if ((fresh.path = strdup(path)) != NULL) {
+			slot = vacant(sink);
+			*slot = fresh;
+		} else
+			slot = &fresh; /* no memory to keep it: closed below */
+	}
+	slot->used = ++sink->clock;
+	if (append(slot->fd, slot->readable, buf, len, sync, err) == -1) {
+		/* closing drops the lock; the next append starts clean */
+		forget(slot);
+		return -1;
+	}
+	/* the data is in (and synced if asked): let the next writer in */
+	if (slot == &fresh || flock(slot->fd, LOCK_UN) == -1)
+		forget(slot);
+	return 0;
+}
+
+void
+sink_close(struct sink *sink)
+{
+	struct sink_slot *slot;
+
+	for (slot = sink->slot; slot < sink->slot + SINK_SLOTS; slot++)
+		if (slot->path != NULL)
+			forget(slot);
 }

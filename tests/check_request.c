@@ -20,6 +20,7 @@ static const struct timespec received = { 1773759200, 0 };
 static char allow_path[4096], log_dir[4096];
 static struct settings settings;
 static struct allowlist_cache cache;
+static struct sink sink;
 
 static void
 setup(void)
@@ -40,11 +41,13 @@ setup(void)
 	ck_assert_int_eq(
 	    settings_parse(allow_path, log_dir, NULL, NULL, &settings, &err), 0);
 	memset(&cache, 0, sizeof(cache));
+	memset(&sink, 0, sizeof(sink));
 }
 
 static void
 teardown(void)
 {
+	sink_close(&sink);
 	allowlist_cache_clear(&cache);
 	tmpdir_teardown();
 }
@@ -71,7 +74,7 @@ static int
 process(const char *body, enum media media, struct outcome *o)
 {
 	return request_process(body, strlen(body), media, &settings, &cache,
-	    &received, o);
+	    &sink, &received, o);
 }
 
 START_TEST(settings_defaults_and_errors)
@@ -179,7 +182,7 @@ START_TEST(process_fixture)
 	struct outcome o;
 
 	ck_assert_int_eq(request_process(body, len, MEDIA_FORM, &settings,
-			     &cache, &received, &o),
+			     &cache, &sink, &received, &o),
 	    0);
 	ck_assert_int_eq(o.err.code, ERR_OK);
 	ck_assert_uint_eq(o.records, 2);
@@ -189,7 +192,7 @@ START_TEST(process_fixture)
 	ck_assert_str_eq(o.event, "ONIMCONNECTORMESSAGEDELETE");
 	/* the second request uses the cached allow-list */
 	ck_assert_int_eq(request_process(body, len, MEDIA_FORM, &settings,
-			     &cache, &received, &o),
+			     &cache, &sink, &received, &o),
 	    0);
 	ck_assert_ptr_null(o.reloaded);
 	ck_assert_uint_eq(log_lines(PORTAL), 4);

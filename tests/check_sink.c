@@ -1,3 +1,4 @@
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -5,6 +6,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +17,9 @@
 #include "limit.h"
 #include "testutil.h"
 #include "sink.h"
+
+/* the sink of the current test: made in setup, closed in teardown */
+static struct sink sink;
 
 /* the concurrency test: writers, records each, every EVERY-th one big */
 #define WRITERS 8
@@ -29,6 +34,21 @@ setup(void)
 	/* so SINK_MODE reaches the file unchanged */
 	umask(022);
 	tmpdir_setup();
+	memset(&sink, 0, sizeof(sink));
+}
+
+static void
+teardown(void)
+{
+	sink_close(&sink);
+	tmpdir_teardown();
+}
+
+/* in a forked child: its own sink, as sink.h asks, not the parent's */
+static void
+child_sink(void)
+{
+	sink_close(&sink);
 }
 
 
@@ -65,7 +85,7 @@ static int
 append(const char *dir, const char *portal, const char *s, int sync,
     struct err *err)
 {
-	return sink_append(dir, portal, s, strlen(s), sync, err);
+	return sink_append(&sink, dir, portal, s, strlen(s), sync, err);
 }
 
 static void
@@ -93,6 +113,61 @@ entries(const char *dir)
 	return n;
 }
 
+/*
+ * fds_on: this process's descriptors open on path, as /proc/self/fd
+ * names their files (a renamed file by its new name, a deleted one with
+ * " (deleted)" after it), or on any file under path when it ends in '/'.
+ * path is under tmpdir.  Each one found must be close-on-exec.
+ */
+static int
+fds_on(const char *path)
+{
+	char real[PATH_MAX], want[2 * PATH_MAX], link[2 * PATH_MAX];
+	char fdpath[64];
+	size_t len = strlen(tmpdir);
+	struct dirent *d;
+	int n = 0, fd;
+	ssize_t got;
+	DIR *dp;
+
+	ck_assert_int_eq(strncmp(path, tmpdir, len), 0);
+	ck_assert_ptr_nonnull(realpath(tmpdir, real));
+	snprintf(want, sizeof(want), "%s%s", real, path + len);
+	len = strlen(want);
+	ck_assert_ptr_nonnull(dp = opendir("/proc/self/fd"));
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.' || (fd = atoi(d->d_name)) == dirfd(dp))
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		if ((got = readlink(fdpath, link, sizeof(link) - 1)) == -1)
+			continue;
+		link[got] = '\0';
+		if (want[len - 1] == '/' ? strncmp(link, want, len) != 0
+		                         : strcmp(link, want) != 0)
+			continue;
+		ck_assert_msg(fcntl(fd, F_GETFD) & FD_CLOEXEC,
+		    "fd %d on %s not close-on-exec", fd, link);
+		n++;
+	}
+	closedir(dp);
+	return n;
+}
+
+/*
+ * assert_refused: an append to tmpdir/p fails as storage with reason,
+ * and no descriptor under tmpdir is left open.
+ */
+static void
+assert_refused(const char *reason)
+{
+	struct err err;
+
+	ck_assert_int_eq(append(tmpdir, "p", "x\n", 0, &err), -1);
+	ck_assert_int_eq(err.code, ERR_STORAGE_UNAVAILABLE);
+	ck_assert_str_eq(err.reason, reason);
+	ck_assert_int_eq(fds_on(tmp("")), 0);
+}
+
 START_TEST(test_create)
 {
 	struct stat st;
@@ -115,6 +190,234 @@ START_TEST(test_concat)
 	assert_ok(tmpdir, "p", "", 0);
 	assert_content(tmp("p.jsonl"), "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
 	assert_content(tmp("q.jsonl"), "{\"q\":1}\n");
+}
+END_TEST
+
+/* The same portal in two directories: two logs, each kept. */
+START_TEST(test_two_dirs)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	snprintf(a, sizeof(a), "%s", tmp("a"));
+	snprintf(b, sizeof(b), "%s", tmp("b"));
+	ck_assert_int_eq(mkdir(a, 0700), 0);
+	ck_assert_int_eq(mkdir(b, 0700), 0);
+	assert_ok(a, "p", "a1\n", 0);
+	assert_ok(b, "p", "b1\n", 0);
+	assert_ok(a, "p", "a2\n", 0);
+	assert_content(tmp("a/p.jsonl"), "a1\na2\n");
+	assert_content(tmp("b/p.jsonl"), "b1\n");
+	ck_assert_int_eq(fds_on(tmp("a/p.jsonl")), 1);
+	ck_assert_int_eq(fds_on(tmp("b/p.jsonl")), 1);
+}
+END_TEST
+
+/* The log stays open between appends, close-on-exec, and unlocked. */
+START_TEST(test_kept_open)
+{
+	int fd;
+
+	assert_ok(tmpdir, "p", "a\n", 0);
+	ck_assert_int_eq(fds_on(tmp("p.jsonl")), 1);
+	assert_ok(tmpdir, "p", "b\n", 0);
+	ck_assert_int_eq(fds_on(tmp("")), 1);
+	/* the lock is released after the append, the descriptor kept */
+	ck_assert_int_ne(fd = open(tmp("p.jsonl"), O_RDONLY), -1);
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	close(fd);
+	assert_content(tmp("p.jsonl"), "a\nb\n");
+	sink_close(&sink);
+	ck_assert_int_eq(fds_on(tmp("")), 0);
+	/* and usable again */
+	assert_ok(tmpdir, "p", "c\n", 0);
+	assert_content(tmp("p.jsonl"), "a\nb\nc\n");
+}
+END_TEST
+
+/*
+ * Renamed away between appends (logrotate): the next append goes to a
+ * new file at the name, and the renamed one is closed.
+ */
+START_TEST(test_renamed)
+{
+	struct stat st;
+
+	assert_ok(tmpdir, "p", "a\n", 0);
+	ck_assert_int_eq(rename(tmp("p.jsonl"), tmp("p.jsonl.1")), 0);
+	assert_ok(tmpdir, "p", "b\n", 0);
+	assert_content(tmp("p.jsonl"), "b\n");
+	assert_content(tmp("p.jsonl.1"), "a\n");
+	ck_assert_int_eq(lstat(tmp("p.jsonl"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, SINK_MODE);
+	ck_assert_int_eq(fds_on(tmp("p.jsonl.1")), 0);
+	ck_assert_int_eq(fds_on(tmp("p.jsonl")), 1);
+	/* another file renamed over the name is seen too */
+	ck_assert_int_eq(rename(tmp("p.jsonl.1"), tmp("p.jsonl")), 0);
+	assert_ok(tmpdir, "p", "c\n", 0);
+	assert_content(tmp("p.jsonl"), "a\nc\n");
+	ck_assert_int_eq(fds_on(tmp("")), 1);
+}
+END_TEST
+
+/* Deleted between appends: made again, and the deleted one closed. */
+START_TEST(test_deleted)
+{
+	struct stat st;
+
+	assert_ok(tmpdir, "p", "a\n", 0);
+	ck_assert_int_eq(unlink(tmp("p.jsonl")), 0);
+	assert_ok(tmpdir, "p", "b\n", 0);
+	assert_content(tmp("p.jsonl"), "b\n");
+	ck_assert_int_eq(lstat(tmp("p.jsonl"), &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 07777, SINK_MODE);
+	ck_assert_int_eq(fds_on(tmp("")), 1);
+	ck_assert_int_eq(entries(tmpdir), 1);
+}
+END_TEST
+
+/* A symlink put at a kept log's name: refused as one found at open. */
+START_TEST(test_symlink_later)
+{
+	assert_ok(tmpdir, "p", "a\n", 0);
+	ck_assert_int_eq(rename(tmp("p.jsonl"), tmp("target.jsonl")), 0);
+	ck_assert_int_eq(symlink("target.jsonl", tmp("p.jsonl")), 0);
+	assert_refused("open errno=ELOOP");
+	assert_content(tmp("target.jsonl"), "a\n");
+
+	/* the name a log again, kept; then a dangling symlink in its place */
+	ck_assert_int_eq(unlink(tmp("p.jsonl")), 0);
+	assert_ok(tmpdir, "p", "b\n", 0);
+	ck_assert_int_eq(rename(tmp("p.jsonl"), tmp("b.jsonl")), 0);
+	ck_assert_int_eq(symlink("new.jsonl", tmp("p.jsonl")), 0);
+	assert_refused("open errno=ELOOP");
+	ck_assert_int_eq(access(tmp("new.jsonl"), F_OK), -1);
+	assert_content(tmp("b.jsonl"), "b\n");
+	assert_content(tmp("target.jsonl"), "a\n");
+}
+END_TEST
+
+/*
+ * A kept log replaced by a directory, then by a FIFO: refused as at open,
+ * and appended to again once the file is back.
+ */
+START_TEST(test_replaced)
+{
+	assert_ok(tmpdir, "p", "a\n", 0);
+	ck_assert_int_eq(rename(tmp("p.jsonl"), tmp("away")), 0);
+	ck_assert_int_eq(mkdir(tmp("p.jsonl"), 0700), 0);
+	assert_refused("open errno=EISDIR");
+	ck_assert_int_eq(rmdir(tmp("p.jsonl")), 0);
+	ck_assert_int_eq(rename(tmp("away"), tmp("p.jsonl")), 0);
+	assert_ok(tmpdir, "p", "b\n", 0);
+
+	ck_assert_int_eq(rename(tmp("p.jsonl"), tmp("away")), 0);
+	ck_assert_int_eq(mkfifo(tmp("p.jsonl"), 0600), 0);
+	assert_refused("not a regular file");
+	ck_assert_int_eq(unlink(tmp("p.jsonl")), 0);
+	ck_assert_int_eq(rename(tmp("away"), tmp("p.jsonl")), 0);
+	assert_ok(tmpdir, "p", "c\n", 0);
+	assert_content(tmp("p.jsonl"), "a\nb\nc\n");
+	ck_assert_int_eq(fds_on(tmp("")), 1);
+}
+END_TEST
+
+/*
+ * A kept log's mode changed: it must pass open()'s permission check
+ * again.  File modes bind root only once it is another user, so as root
+ * the child becomes nobody.
+ */
+START_TEST(test_mode_changed)
+{
+	struct err err;
+	pid_t pid;
+	int status;
+
+	if (geteuid() == 0)
+		ck_assert_int_eq(chown(tmpdir, 65534, 65534), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		child_sink();
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) == -1 || setgid(65534) == -1 ||
+			setuid(65534) == -1))
+			_exit(2);
+		if (append(tmpdir, "p", "a\n", 0, &err) != 0)
+			_exit(3);
+		if (chmod(tmp("p.jsonl"), 0440) == -1)
+			_exit(4);
+		if (append(tmpdir, "p", "x\n", 0, &err) != -1 ||
+		    strcmp(err.reason, "open errno=EACCES") != 0)
+			_exit(5);
+		/* write-only: appended to, not read */
+		if (chmod(tmp("p.jsonl"), 0220) == -1 ||
+		    append(tmpdir, "p", "b\n", 0, &err) != 0)
+			_exit(6);
+		if (chmod(tmp("p.jsonl"), 0640) == -1 ||
+		    append(tmpdir, "p", "c\n", 0, &err) != 0)
+			_exit(7);
+		sink_close(&sink);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	assert_content(tmp("p.jsonl"), "a\nb\nc\n");
+}
+END_TEST
+
+/* portals in the eviction test: more than a sink keeps */
+#define PORTALS (SINK_SLOTS + 16)
+
+static void
+portal_name(char *buf, size_t size, int i, const char *suffix)
+{
+	snprintf(buf, size, "p%03d%s", i, suffix);
+}
+
+/*
+ * More portals than slots: every record lands, at most SINK_SLOTS logs
+ * are open at once, and the least recently used is the one closed.
+ */
+START_TEST(test_evict)
+{
+	char portal[16], name[32], line[32], want[128];
+	int i, round;
+
+	for (round = 0; round < 3; round++)
+		for (i = 0; i < PORTALS; i++) {
+			portal_name(portal, sizeof(portal), i, "");
+			snprintf(line, sizeof(line), "%s %d\n", portal, round);
+			assert_ok(tmpdir, portal, line, 0);
+			ck_assert_int_le(fds_on(tmp("")), SINK_SLOTS);
+		}
+	ck_assert_int_eq(fds_on(tmp("")), SINK_SLOTS);
+	for (i = 0; i < PORTALS; i++) {
+		portal_name(name, sizeof(name), i, ".jsonl");
+		ck_assert_int_eq(fds_on(tmp(name)), i >= PORTALS - SINK_SLOTS);
+	}
+	/* the oldest kept one used again: the next oldest makes room */
+	portal_name(portal, sizeof(portal), PORTALS - SINK_SLOTS, "");
+	assert_ok(tmpdir, portal, "again\n", 0);
+	assert_ok(tmpdir, "new", "new\n", 0);
+	portal_name(name, sizeof(name), PORTALS - SINK_SLOTS, ".jsonl");
+	ck_assert_int_eq(fds_on(tmp(name)), 1);
+	portal_name(name, sizeof(name), PORTALS - SINK_SLOTS + 1, ".jsonl");
+	ck_assert_int_eq(fds_on(tmp(name)), 0);
+	ck_assert_int_eq(fds_on(tmp("new.jsonl")), 1);
+	ck_assert_int_eq(fds_on(tmp("")), SINK_SLOTS);
+
+	for (i = 0; i < PORTALS; i++) {
+		portal_name(portal, sizeof(portal), i, "");
+		portal_name(name, sizeof(name), i, ".jsonl");
+		snprintf(want, sizeof(want), "%s 0\n%s 1\n%s 2\n%s", portal,
+		    portal, portal, i == PORTALS - SINK_SLOTS ? "again\n" : "");
+		assert_content(tmp(name), want);
+	}
+	assert_content(tmp("new.jsonl"), "new\n");
+	ck_assert_int_eq(entries(tmpdir), PORTALS + 1);
+	sink_close(&sink);
+	ck_assert_int_eq(fds_on(tmp("")), 0);
 }
 END_TEST
 
@@ -167,7 +470,8 @@ START_TEST(test_bad_portal)
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	for (i = 0; i < n; i++) {
 		ck_assert_int_eq(
-		    sink_append(dir, bad_portals[i], "x\n", 2, 0, &err), -1);
+		    sink_append(&sink, dir, bad_portals[i], "x\n", 2, 0, &err),
+		    -1);
 		ck_assert_int_eq(err.code, ERR_CONFIG);
 		ck_assert_str_eq(err.reason, "invalid portal name");
 	}
@@ -259,25 +563,32 @@ START_TEST(test_rollback)
 	pid = fork();
 	ck_assert_int_ne(pid, -1);
 	if (pid == 0) {
+		child_sink();
 		/* room for part of the record: a short write, then EFBIG */
 		signal(SIGXFSZ, SIG_IGN);
 		getrlimit(RLIMIT_FSIZE, &rl);
-		rl.rlim_cur = 6 + 1000;
+		rl.rlim_cur = 6 + 4 + 1000;
 		if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
 			_exit(2);
-		if (sink_append(tmpdir, "p", big, sizeof(big), 0, &err) != -1)
+		/* the log kept open by a good append, then the failed one */
+		if (append(tmpdir, "p", "mid\n", 0, &err) != 0 ||
+		    fds_on(tmp("p.jsonl")) != 1)
 			_exit(3);
-		_exit(err.code == ERR_STORAGE_UNAVAILABLE &&
-		            strcmp(err.reason, "write errno=EFBIG") == 0
-		        ? 0
-		        : 4);
+		if (sink_append(&sink, tmpdir, "p", big, sizeof(big), 0,
+			&err) != -1)
+			_exit(4);
+		if (err.code != ERR_STORAGE_UNAVAILABLE ||
+		    strcmp(err.reason, "write errno=EFBIG") != 0)
+			_exit(5);
+		/* the failed descriptor is closed, not kept */
+		_exit(fds_on(tmp("p.jsonl")) == 0 ? 0 : 6);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	assert_content(tmp("p.jsonl"), "first\n");
+	assert_content(tmp("p.jsonl"), "first\nmid\n");
 	assert_ok(tmpdir, "p", "second\n", 0);
-	assert_content(tmp("p.jsonl"), "first\nsecond\n");
+	assert_content(tmp("p.jsonl"), "first\nmid\nsecond\n");
 }
 END_TEST
 
@@ -305,6 +616,21 @@ START_TEST(test_heal)
 	close(fd);
 	assert_ok(tmpdir, "p", "next\n", 0);
 	assert_content(tmp("p.jsonl"), torn[_i].after);
+}
+END_TEST
+
+/* A kept log torn by another writer meanwhile: healed under the lock. */
+START_TEST(test_heal_kept)
+{
+	int fd;
+
+	assert_ok(tmpdir, "p", "a\n", 0);
+	ck_assert_int_ne(fd = open(tmp("p.jsonl"), O_WRONLY | O_APPEND), -1);
+	ck_assert_int_eq(write(fd, "part", 4), 4);
+	close(fd);
+	assert_ok(tmpdir, "p", "next\n", 0);
+	assert_content(tmp("p.jsonl"), "a\nnext\n");
+	ck_assert_int_eq(fds_on(tmp("p.jsonl")), 1);
 }
 END_TEST
 
@@ -355,8 +681,11 @@ START_TEST(test_killed_writer)
 
 	assert_ok(tmpdir, "p", "whole\n", 0);
 	fill_record(buf, sizeof(buf));
-	if ((pid = fork()) == 0)
-		_exit(sink_append(tmpdir, "p", buf, sizeof(buf), 0, &err) != 0);
+	if ((pid = fork()) == 0) {
+		child_sink();
+		_exit(sink_append(&sink, tmpdir, "p", buf, sizeof(buf), 0,
+			  &err) != 0);
+	}
 	ck_assert_int_ne(pid, -1);
 	/* kill it once its write has begun */
 	while ((size = file_size(tmp("p.jsonl"))) == 6 &&
@@ -428,11 +757,14 @@ writer(int w)
 	size_t len;
 	int i;
 
+	/* each writer keeps its log open: the lock alone orders them */
+	child_sink();
 	for (i = 0; i < RECORDS; i++) {
 		len = make_record(buf, w, i);
-		if (sink_append(tmpdir, "p", buf, len, 0, &err) == -1)
+		if (sink_append(&sink, tmpdir, "p", buf, len, 0, &err) == -1)
 			_exit(1);
 	}
+	sink_close(&sink);
 	_exit(0);
 }
 
@@ -527,11 +859,19 @@ sink_suite(void)
 	Suite *s = suite_create("sink");
 	TCase *core = tcase_create("core"), *limits = tcase_create("limits");
 
-	tcase_add_checked_fixture(core, setup, tmpdir_teardown);
+	tcase_add_checked_fixture(core, setup, teardown);
 	/* valgrind runs the concurrency test many times slower */
 	tcase_set_timeout(core, 120);
 	tcase_add_test(core, test_create);
 	tcase_add_test(core, test_concat);
+	tcase_add_test(core, test_two_dirs);
+	tcase_add_test(core, test_kept_open);
+	tcase_add_test(core, test_renamed);
+	tcase_add_test(core, test_deleted);
+	tcase_add_test(core, test_symlink_later);
+	tcase_add_test(core, test_replaced);
+	tcase_add_test(core, test_mode_changed);
+	tcase_add_test(core, test_evict);
 	tcase_add_test(core, test_existing_mode);
 	tcase_add_test(core, test_sync);
 	tcase_add_test(core, test_bad_portal);
@@ -541,12 +881,13 @@ sink_suite(void)
 	tcase_add_test(core, test_path_is_fifo);
 	tcase_add_test(core, test_rollback);
 	tcase_add_loop_test(core, test_heal, 0, sizeof(torn) / sizeof(torn[0]));
+	tcase_add_test(core, test_heal_kept);
 	tcase_add_test(core, test_heal_long);
 	tcase_add_test(core, test_killed_writer);
 	tcase_add_test(core, test_concurrent);
 	suite_add_tcase(s, core);
 
-	tcase_add_checked_fixture(limits, setup, tmpdir_teardown);
+	tcase_add_checked_fixture(limits, setup, teardown);
 	tcase_add_test(limits, test_limit_portal);
 	tcase_add_test(limits, test_limit_path);
 	suite_add_tcase(s, limits);

@@ -149,8 +149,10 @@ disk_full() {
 	rm "$mnt/filler"
 	accepted "$m: disk full: resumes once space is freed" 2 "$PORTAL" \
 	    "$m" "$FORM" "$big"
-	umount "$mnt"
-	unset 'HARDEN_MOUNTS[-1]'
+	# as CGI nothing stays open; a persistent responder keeps the log
+	# open between requests, so its tmpfs is unmounted by
+	# harden_cleanup, once the workers are stopped
+	umount "$mnt" 2>/dev/null && unset 'HARDEN_MOUNTS[-1]'
 }
 
 # A file size limit (ulimit -f, systemd LimitFSIZE=): write() fails with
