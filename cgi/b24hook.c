@@ -99,8 +99,7 @@ report(const struct conn *c, const struct outcome *o)
 }
 
 static void
-handle(const struct conn *c, struct allowlist_cache *cache,
-    struct sink *sink)
+handle(const struct conn *c, struct responder *r)
 {
 	char reply[REPLY_SIZE];
 	struct outcome o = { 0 };
@@ -117,7 +116,8 @@ handle(const struct conn *c, struct allowlist_cache *cache,
 	    request_check(param(c, "REQUEST_METHOD"), param(c, "CONTENT_TYPE"),
 		param(c, "CONTENT_LENGTH"), &s, &media, &len, &o.err) == -1)
 		goto done;
-	if ((body = malloc(len + 1)) == NULL) {
+	r->body.max = len;
+	if ((body = buf_reserve(&r->body, len)) == NULL) {
 		err_set(&o.err, ERR_INTERNAL, "out of memory for the body");
 		goto done;
 	}
@@ -125,8 +125,8 @@ handle(const struct conn *c, struct allowlist_cache *cache,
 		err_set(&o.err, ERR_MALFORMED_BODY,
 		    "truncated body: %zu of %zu bytes", got, len);
 	else
-		request_process(body, len, media, &s, cache, sink, &now, &o);
-	free(body);
+		request_process(body, len, media, &s, r, &now, &o);
+	responder_recycle(&r->body);
 done:
 	put(c, 0, reply, reply_render(&o, reply, sizeof(reply)));
 	report(c, &o);
@@ -135,13 +135,12 @@ done:
 
 /*
  * Run one request with the stop signals held, so a worker told to stop
- * finishes the append in hand and answers before it goes.  cache and
- * sink (the allow-list, the open logs) are kept from one request to the
- * next.
+ * finishes the append in hand and answers before it goes.  r (the
+ * allow-list, the open logs, the buffers) is kept from one request to
+ * the next.
  */
 static void
-handle_whole(const struct conn *c, struct allowlist_cache *cache,
-    struct sink *sink)
+handle_whole(const struct conn *c, struct responder *r)
 {
 	sigset_t stop, old;
 
@@ -151,15 +150,14 @@ handle_whole(const struct conn *c, struct allowlist_cache *cache,
 	sigaddset(&stop, SIGHUP);
 	sigaddset(&stop, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &stop, &old);
-	handle(c, cache, sink);
+	handle(c, r);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 int
 main(void)
 {
-	struct allowlist_cache cache = { 0 };
-	struct sink sink = { 0 };
+	struct responder r = { 0 };
 	struct conn c = { NULL };
 	FCGX_Request req;
 
@@ -177,9 +175,8 @@ main(void)
 		return 1;
 	}
 	if (FCGX_IsCGI()) {
-		handle_whole(&c, &cache, &sink);
-		sink_close(&sink);
-		allowlist_cache_clear(&cache);
+		handle_whole(&c, &r);
+		responder_close(&r);
 		OS_LibShutdown(); /* frees what FCGX_IsCGI set up */
 		return 0;
 	}
@@ -189,11 +186,10 @@ main(void)
 	}
 	c.fcgi = &req;
 	while (FCGX_Accept_r(&req) >= 0) {
-		handle_whole(&c, &cache, &sink);
+		handle_whole(&c, &r);
 		FCGX_Finish_r(&req);
 	}
-	sink_close(&sink);
-	allowlist_cache_clear(&cache);
+	responder_close(&r);
 	OS_LibShutdown();
 	return 0;
 }

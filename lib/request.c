@@ -168,32 +168,50 @@ verify(const json_t *member_id, const json_t *token,
 
 int
 request_process(const char *body, size_t len, enum media media,
-    const struct settings *s, struct allowlist_cache *cache,
-    struct sink *sink, const struct timespec *received, struct outcome *o)
+    const struct settings *s, struct responder *r,
+    const struct timespec *received, struct outcome *o)
 {
 	const json_t *member_id = NULL, *token = NULL;
 	const char *portal = NULL;
-	struct buf records;
 	json_t *root = NULL;
 	int rc = -1;
 
 	memset(o, 0, sizeof(*o));
-	buf_init(&records, LIMIT_RECORDS(s->max_body));
+	responder_recycle(&r->records);
+	r->records.max = LIMIT_RECORDS(s->max_body);
 	if (decode_body(media, body, len, &root, &o->err) == -1 ||
 	    identify(root, o, &member_id, &token) == -1 ||
-	    verify(member_id, token, s, cache, o, &portal) == -1 ||
-	    event_records(root, portal, received, &records, &o->records,
+	    verify(member_id, token, s, &r->allowlist, o, &portal) == -1 ||
+	    event_records(root, portal, received, &r->records, &o->records,
 		&o->err) == -1 ||
-	    sink_append(sink, s->log_dir, portal, records.data, records.len,
-		s->fsync, &o->err) == -1)
+	    sink_append(&r->sink, s->log_dir, portal, r->records.data,
+		r->records.len, s->fsync, &o->err) == -1)
 		goto fail;
 	rc = 0;
 fail:
 	if (rc == -1)
 		o->records = 0;
-	buf_free(&records);
 	json_decref(root);
+	responder_recycle(&r->records);
 	return rc;
+}
+
+void
+responder_recycle(struct buf *b)
+{
+	if (b->cap > RESPONDER_KEEP)
+		buf_free(b);
+	else
+		buf_reset(b);
+}
+
+void
+responder_close(struct responder *r)
+{
+	allowlist_cache_clear(&r->allowlist);
+	sink_close(&r->sink);
+	buf_free(&r->body);
+	buf_free(&r->records);
 }
 
 size_t

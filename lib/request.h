@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "allowlist.h"
+#include "buf.h"
 #include "decode.h"
 #include "err.h"
 #include "limit.h"
@@ -58,12 +59,37 @@ struct outcome {
 };
 
 /*
+ * What a responder keeps from one request to the next, owned by the
+ * caller: the allow-list (allowlist_cache_get), the open logs (struct
+ * sink) and two buffers whose memory is used again, so that a request
+ * makes no allocation of a few KiB, which would make glibc consolidate
+ * the small chunks the previous request freed (bench/README.md).
+ * Zero-initialise before use (struct responder r = { 0 }); release with
+ * responder_close.  Neither to be shared between threads nor used by
+ * both sides of a fork (struct sink).
+ */
+struct responder {
+	struct allowlist_cache allowlist;
+	struct sink sink;
+	struct buf body;    /* the caller reads the body into it */
+	struct buf records; /* the request's records, before the append */
+};
+
+/*
+ * RESPONDER_KEEP: bytes a buffer may keep between requests; one grown
+ * past it (a large body) is freed after its request, so a worker's
+ * memory returns to its usual size.
+ */
+#define RESPONDER_KEEP (64 * 1024)
+
+/*
  * request_process: decode body (len bytes of media), require an event
  * and auth[member_id] + auth[application_token], verify them against the
- * allow-list (through cache, see allowlist_cache_get), normalise the
- * event into records (event.h) and append them to the portal's log in one
- * append, through sink, which keeps the log open for the next request
- * (sink.h).  received is the arrival time written to the records.
+ * allow-list (through r->allowlist, see allowlist_cache_get), normalise
+ * the event into records (event.h, in r->records) and append them to the
+ * portal's log in one append, through r->sink, which keeps the log open
+ * for the next request (sink.h).  body may be r->body's data.  received
+ * is the arrival time written to the records.
  * Returns 0 when every record is on disk (o->records set), or -1 with
  * o->err saying why: ERR_MALFORMED_BODY, ERR_INVALID_UTF8,
  * ERR_LIMIT_EXCEEDED, ERR_NOT_AN_EVENT (no event key: a placement or
@@ -72,8 +98,17 @@ struct outcome {
  * ERR_INTERNAL.  Nothing is written unless all records are.
  */
 int request_process(const char *body, size_t len, enum media media,
-    const struct settings *s, struct allowlist_cache *cache,
-    struct sink *sink, const struct timespec *received, struct outcome *o);
+    const struct settings *s, struct responder *r,
+    const struct timespec *received, struct outcome *o);
+
+/*
+ * responder_recycle: empty b for the next request, freeing its memory
+ * when it passed RESPONDER_KEEP bytes; b->max is kept.
+ */
+void responder_recycle(struct buf *b);
+
+/* responder_close: release all r holds (logs closed); r stays usable. */
+void responder_close(struct responder *r);
 
 /*
  * reply_render: the whole CGI reply for o (Status and headers, a blank

@@ -19,8 +19,7 @@
 static const struct timespec received = { 1773759200, 0 };
 static char allow_path[4096], log_dir[4096];
 static struct settings settings;
-static struct allowlist_cache cache;
-static struct sink sink;
+static struct responder responder;
 
 static void
 setup(void)
@@ -40,15 +39,13 @@ setup(void)
 	free(allow);
 	ck_assert_int_eq(
 	    settings_parse(allow_path, log_dir, NULL, NULL, &settings, &err), 0);
-	memset(&cache, 0, sizeof(cache));
-	memset(&sink, 0, sizeof(sink));
+	memset(&responder, 0, sizeof(responder));
 }
 
 static void
 teardown(void)
 {
-	sink_close(&sink);
-	allowlist_cache_clear(&cache);
+	responder_close(&responder);
 	tmpdir_teardown();
 }
 
@@ -70,11 +67,22 @@ log_lines(const char *portal)
 	return n;
 }
 
+/* Bytes in the portal's log; 0 when it does not exist. */
+static off_t
+log_size(const char *portal)
+{
+	char path[4200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s.jsonl", log_dir, portal);
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
 static int
 process(const char *body, enum media media, struct outcome *o)
 {
-	return request_process(body, strlen(body), media, &settings, &cache,
-	    &sink, &received, o);
+	return request_process(body, strlen(body), media, &settings,
+	    &responder, &received, o);
 }
 
 START_TEST(settings_defaults_and_errors)
@@ -182,7 +190,7 @@ START_TEST(process_fixture)
 	struct outcome o;
 
 	ck_assert_int_eq(request_process(body, len, MEDIA_FORM, &settings,
-			     &cache, &sink, &received, &o),
+			     &responder, &received, &o),
 	    0);
 	ck_assert_int_eq(o.err.code, ERR_OK);
 	ck_assert_uint_eq(o.records, 2);
@@ -192,10 +200,49 @@ START_TEST(process_fixture)
 	ck_assert_str_eq(o.event, "ONIMCONNECTORMESSAGEDELETE");
 	/* the second request uses the cached allow-list */
 	ck_assert_int_eq(request_process(body, len, MEDIA_FORM, &settings,
-			     &cache, &sink, &received, &o),
+			     &responder, &received, &o),
 	    0);
 	ck_assert_ptr_null(o.reloaded);
 	ck_assert_uint_eq(log_lines(PORTAL), 4);
+	free(body);
+}
+END_TEST
+
+/*
+ * The responder's buffers: kept for the next request, freed after one
+ * that grew them past RESPONDER_KEEP, and never carrying a record over.
+ */
+START_TEST(process_buffers_recycled)
+{
+	static const char head[] = "event=ONAPPTEST&data[x]=";
+	static const char auth[] = "&auth[member_id]=" PORTAL
+				   "&auth[application_token]=" TOKEN;
+	size_t big = 2 * RESPONDER_KEEP;
+	char *body = malloc(sizeof(head) + big + sizeof(auth));
+	struct outcome o;
+	char *p = body;
+
+	ck_assert_ptr_nonnull(body);
+	p = stpcpy(p, head);
+	memset(p, 'y', big);
+	strcpy(p + big, auth);
+	ck_assert_int_eq(process("event=ONAPPTEST&data[x]=1" "&auth[member_id]="
+				 PORTAL "&auth[application_token]=" TOKEN,
+			     MEDIA_FORM, &o),
+	    0);
+	ck_assert_uint_eq(responder.records.len, 0);
+	ck_assert_uint_gt(responder.records.cap, 0);
+	ck_assert_uint_le(responder.records.cap, RESPONDER_KEEP);
+	ck_assert_int_eq(process(body, MEDIA_FORM, &o), 0);
+	ck_assert_ptr_null(responder.records.data);
+	ck_assert_uint_eq(responder.records.cap, 0);
+	ck_assert_int_eq(process("event=ONAPPTEST&data[x]=2" "&auth[member_id]="
+				 PORTAL "&auth[application_token]=" TOKEN,
+			     MEDIA_FORM, &o),
+	    0);
+	ck_assert_uint_eq(o.records, 1);
+	ck_assert_uint_eq(log_lines(PORTAL), 3);
+	ck_assert_int_lt(log_size(PORTAL), (off_t)big + 4096);
 	free(body);
 }
 END_TEST
@@ -372,6 +419,7 @@ request_suite(void)
 	tcase_add_loop_test(core, check_table, 0,
 	    sizeof(checks) / sizeof(checks[0]));
 	tcase_add_test(core, process_fixture);
+	tcase_add_test(core, process_buffers_recycled);
 	tcase_add_loop_test(core, process_refusals, 0,
 	    sizeof(refusals) / sizeof(refusals[0]));
 	tcase_add_test(core, process_json);
