@@ -297,17 +297,20 @@ set_head(const struct context *c, json_t *record)
 
 /*
  * dump_line: append record's compact JSON and a '\n' to out.  jansson
- * writes into the room out already has; a record that does not fit is
- * dumped again into room grown to its size.  -1 with errno E2BIG (past
- * out->max) or ENOMEM.
+ * writes into the room out has (its first allocation at least); a record
+ * that does not fit is dumped again into room grown to its size.  -1
+ * with errno E2BIG (past out->max) or ENOMEM.
  */
 static int
 dump_line(const json_t *record, struct buf *out)
 {
-	char *at = out->data != NULL ? out->data + out->len : NULL;
-	size_t room = out->cap > out->len ? out->cap - out->len - 1 : 0;
-	size_t n;
+	size_t room, n;
+	char *at;
 
+	/* a first allocation, so a fresh buffer's record is dumped once */
+	if ((at = buf_reserve(out, 0)) == NULL)
+		return -1;
+	room = out->cap - out->len - 1;
 	/* the room allocated may pass what out may hold */
 	if (room > out->max - out->len)
 		room = out->max - out->len;
