@@ -200,14 +200,3 @@ key_finish(const struct key_context *ctx, const json_t *item,
 	sodium_bin2hex(hex, KEY_HEX_SIZE, out, sizeof(out));
 	return 0;
 }
-
-int
-key_item(const char *portal, const char *event, const json_t *data,
-    const char *items_key, const json_t *item, char hex[KEY_HEX_SIZE])
-{
-	struct key_context ctx;
-
-	if (key_start(&ctx, portal, event, data, items_key) == -1)
-		return -1;
-	return key_finish(&ctx, item, hex);
-}

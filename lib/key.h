@@ -27,35 +27,27 @@ struct key_context {
 };
 
 /*
- * key_start: begin the keys of one event in ctx; the arguments are those
- * of key_item, all borrowed for this call only.  Returns 0, or -1 when
- * memory runs out.
- */
-int key_start(struct key_context *ctx, const char *portal, const char *event,
-    const json_t *data, const char *items_key);
-
-/*
- * key_finish: write to hex the key of item (borrowed; ignored when
- * key_start had no items_key) from ctx, which stays as it was, ready for
- * the next item.  The key equals key_item's.  Returns 0, or -1 when
- * memory runs out.
- */
-int key_finish(const struct key_context *ctx, const json_t *item,
-    char hex[KEY_HEX_SIZE]);
-
-/*
- * key_item: write the hex key of one item to hex.
- * portal and event (upper-case) are NUL-terminated; data (borrowed, may
- * be NULL) is the event's data; when items_key is not NULL, item
- * (borrowed) is one entry of data[items_key] and that member of data is
- * left out of the context, so two items of one event get different keys
- * and the same item re-delivered in a batch of other size keeps its key.
+ * key_start: begin the keys of one event in ctx.  portal and event
+ * (upper-case) are NUL-terminated; data (may be NULL) is the event's
+ * data; when items_key is not NULL, data[items_key] holds the items and
+ * is left out of the context, so two items of one event get different
+ * keys and the same item re-delivered in a batch of other size keeps its
+ * key.  All borrowed for this call only.
  * The content is encoded canonically: object keys sorted, integers,
  * booleans and strings compared as the wire sends them ("105" and 105
  * are one value, true is "1"), so a form body and its JSON drawing give
  * the same key.  Returns 0, or -1 when memory runs out.
  */
-int key_item(const char *portal, const char *event, const json_t *data,
-    const char *items_key, const json_t *item, char hex[KEY_HEX_SIZE]);
+int key_start(struct key_context *ctx, const char *portal, const char *event,
+    const json_t *data, const char *items_key);
+
+/*
+ * key_finish: write to hex the key of item (borrowed: one entry of
+ * data[items_key]; ignored when key_start had no items_key) from ctx,
+ * which stays as it was, ready for the next item.  Returns 0, or -1 when
+ * memory runs out.
+ */
+int key_finish(const struct key_context *ctx, const json_t *item,
+    char hex[KEY_HEX_SIZE]);
 
 #endif
