@@ -9,19 +9,16 @@ c=$1
 rm -rf "$c"
 mkdir -p "$c/form" "$c/json" "$c/event" "$c/allowlist" "$c/request"
 
-for f in "$ev"/*.form; do
-	n=$(basename "$f" .form)
-	cp "$f" "$c/form/$n"
-	cp "$f" "$c/event/$n.form"
-	printf 'REQUEST_METHOD=POST\nCONTENT_TYPE=application/x-www-form-urlencoded\nCONTENT_LENGTH=*\n\n' |
-	    cat - "$f" >"$c/request/$n.form"
-done
-for f in "$ev"/*.json; do
-	n=$(basename "$f" .json)
-	cp "$f" "$c/json/$n"
-	cp "$f" "$c/event/$n.json"
-	printf 'REQUEST_METHOD=POST\nCONTENT_TYPE=application/json\nCONTENT_LENGTH=*\n\n' |
-	    cat - "$f" >"$c/request/$n.json"
+# each fixture of one encoding (form, json) and its content type
+for enc in form:application/x-www-form-urlencoded json:application/json; do
+	x=${enc%%:*}
+	for f in "$ev"/*."$x"; do
+		n=$(basename "$f" ."$x")
+		cp "$f" "$c/$x/$n"
+		cp "$f" "$c/event/$n.$x"
+		printf 'REQUEST_METHOD=POST\nCONTENT_TYPE=%s\nCONTENT_LENGTH=*\n\n' \
+		    "${enc#*:}" | cat - "$f" >"$c/request/$n.$x"
+	done
 done
 
 # the request line variants a live server can produce

@@ -177,7 +177,6 @@ request_process(const char *body, size_t len, enum media media,
 	int rc = -1;
 
 	memset(o, 0, sizeof(*o));
-	responder_recycle(&r->records);
 	r->records.max = LIMIT_RECORDS(s->max_body);
 	if (decode_body(media, body, len, &root, &o->err) == -1 ||
 	    identify(root, o, &member_id, &token) == -1 ||

@@ -10,7 +10,7 @@
 #ifndef SINK_H
 #define SINK_H
 
-#include <sys/types.h>
+#include <sys/stat.h>
 
 #include <stddef.h>
 
@@ -27,11 +27,9 @@ struct sink_slot {
 	char *path;   /* owned, "dir/portal.jsonl"; NULL: the slot is free */
 	int fd;       /* O_APPEND|O_CLOEXEC; O_RDWR, or O_WRONLY if !readable */
 	int readable; /* 0: a log the process may only write (not healed) */
-	dev_t dev;    /* the file fd is on, and its mode and owner as */
-	ino_t ino;    /* opened: when the name's lstat differs in any, */
-	mode_t mode;  /* fd is closed and the name opened again */
-	uid_t uid;
-	gid_t gid;
+	/* fd's file as opened: when the name's lstat differs in device,
+	 * inode, mode or owner, fd is closed and the name opened again */
+	struct stat st;
 	unsigned long long used; /* sink's clock at the slot's last append */
 };
 
