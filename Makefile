@@ -12,7 +12,7 @@ WARNINGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
 	-Wimplicit-fallthrough
 LIB_PKGS = jansson libsodium
-B24_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib $(WARNINGS) \
+B24_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -iquote lib $(WARNINGS) \
 	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
 LIB_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
 FCGI_LIBS = $(shell $(PKG_CONFIG) --libs fcgi)

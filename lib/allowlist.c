@@ -91,12 +91,12 @@ hash_token(unsigned char *digest, const char *token, size_t len)
 	    digest, DIGEST_SIZE, (const unsigned char *)token, len, NULL, 0);
 }
 
-/* warn: record "line N: <what>"; what never holds the line's content */
-static int warn(struct allowlist *list, size_t lineno, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* add_warning: record "line N: <what>", never the line's content */
+static int add_warning(struct allowlist *list, size_t lineno, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 static int
-warn(struct allowlist *list, size_t lineno, const char *fmt, ...)
+add_warning(struct allowlist *list, size_t lineno, const char *fmt, ...)
 {
 	struct warning *w;
 	va_list ap;
@@ -173,20 +173,20 @@ parse_line(struct allowlist *list, const char *line, size_t n, size_t lineno)
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
 	if (n > LIMIT_ALLOWLIST_LINE)
-		return warn(list, lineno, "line longer than %d bytes",
+		return add_warning(list, lineno, "line longer than %d bytes",
 		    LIMIT_ALLOWLIST_LINE);
 	n = uncommented(line, n);
 	if ((idlen = field(line, n, &pos, &id)) == 0)
 		return 0; /* blank or comment only */
 	toklen = field(line, n, &pos, &token);
 	if (!valid_member_id(id, idlen))
-		return warn(list, lineno,
+		return add_warning(list, lineno,
 		    "member_id must match [A-Za-z0-9_-]{1,%d}",
 		    LIMIT_MEMBER_ID);
 	if (toklen == 0)
-		return warn(list, lineno, "no application token");
+		return add_warning(list, lineno, "no application token");
 	if (!valid_token(token, toklen))
-		return warn(list, lineno,
+		return add_warning(list, lineno,
 		    "application token must be 1..%d bytes of printable ASCII",
 		    LIMIT_TOKEN);
 	return add_entry(list, id, idlen, token, toklen);

@@ -26,7 +26,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "err.h"
+#include "errcode.h"
 
 struct allowlist;
 

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "err.h"
+#include "errcode.h"
 
 enum media {
 	MEDIA_FORM, /* application/x-www-form-urlencoded */

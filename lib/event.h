@@ -30,7 +30,7 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "err.h"
+#include "errcode.h"
 
 /*
  * event_records: append the records of body to out, each ending in '\n'.

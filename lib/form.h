@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "err.h"
+#include "errcode.h"
 
 /*
  * form_decode: decode len bytes of body (need not be NUL-terminated).

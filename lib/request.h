@@ -12,7 +12,7 @@
 #include "allowlist.h"
 #include "buf.h"
 #include "decode.h"
-#include "err.h"
+#include "errcode.h"
 #include "limit.h"
 #include "sink.h"
 

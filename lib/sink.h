@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "err.h"
+#include "errcode.h"
 
 /* mode of a log file the sink creates (less the process umask) */
 #define SINK_MODE 0640

@@ -6,7 +6,7 @@
 #include <check.h>
 #include <jansson.h>
 
-#include "err.h"
+#include "errcode.h"
 #include "form.h"
 #include "limit.h"
 #include "testutil.h"

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "err.h"
+#include "errcode.h"
 #include "testutil.h"
 
 /* Every code has its documented status and name. */

@@ -1,10 +1,10 @@
 /*
  * The library's one error type: a code from a fixed list, each with one HTTP
- * status and one machine-readable name (err.c holds the table), plus a
+ * status and one machine-readable name (errcode.c holds the table), plus a
  * reason for the operator that is never sent to the client.
  */
-#ifndef ERR_H
-#define ERR_H
+#ifndef ERRCODE_H
+#define ERRCODE_H
 
 #include <stddef.h>
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "err.h"
+#include "errcode.h"
 
 static const struct {
 	int status;
