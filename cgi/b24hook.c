@@ -3,16 +3,26 @@
  * listening socket on stdin (spawn-fcgi, a systemd socket), plain CGI
  * otherwise, as libfcgi's FCGX_IsCGI decides.  All logic is in lib/: this
  * file turns a request into the pipeline's calls and writes the reply.
+ *
+ * Settings come from the process environment, read once at start.  As
+ * FastCGI, a request's parameters give only the CGI variables
+ * (REQUEST_METHOD, CONTENT_TYPE, CONTENT_LENGTH), never a setting, and
+ * those never fall back to the environment.
  */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <fcgiapp.h>
 #include <fcgios.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "request.h"
@@ -22,15 +32,70 @@ struct conn {
 	FCGX_Request *fcgi; /* NULL in CGI mode */
 };
 
-/* A setting: the request's parameter first, then the environment. */
-static const char *
-param(const struct conn *c, const char *name)
-{
-	const char *v = NULL;
+/* The signals that stop a worker once the request in hand is answered. */
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+	SIGUSR1 };
 
+/* The FastCGI listening socket (spawn-fcgi and systemd give it as 0). */
+#define LISTEN_FD 0
+
+/* Set by on_stop; read between requests. */
+static volatile sig_atomic_t stopping;
+
+/*
+ * A stop signal: no new request is taken.  It is blocked from the end of
+ * FCGX_Accept_r until the reply is sent, so it lands while the worker
+ * waits for a connection or reads one's parameters.  Closing the
+ * listening socket makes the waiting accept, restarted, fail at once;
+ * a connection already accepted is read to its end (SA_RESTART) and
+ * served before the loop sees the flag.
+ */
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	close(LISTEN_FD);
+}
+
+static int
+stop_handlers(void)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		if (sigaction(stop_signals[i], &sa, NULL) == -1)
+			return -1;
+	return 0;
+}
+
+/* Block (how SIG_BLOCK) or restore (SIG_SETMASK, old) the stop signals. */
+static int
+stop_mask(int how, sigset_t *old)
+{
+	sigset_t stop;
+	size_t i;
+
+	if (how == SIG_SETMASK)
+		return sigprocmask(SIG_SETMASK, old, NULL);
+	sigemptyset(&stop);
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaddset(&stop, stop_signals[i]);
+	return sigprocmask(SIG_BLOCK, &stop, old);
+}
+
+/* A CGI variable of the request; NULL when the request has none. */
+static const char *
+cgi_var(const struct conn *c, const char *name)
+{
 	if (c->fcgi != NULL)
-		v = FCGX_GetParam(name, c->fcgi->envp);
-	return v != NULL ? v : getenv(name);
+		return FCGX_GetParam(name, c->fcgi->envp);
+	return getenv(name);
 }
 
 /* Read up to n bytes of body; returns the count read. */
@@ -67,17 +132,25 @@ drain(const struct conn *c)
 	while (total < LIMIT_BODY_CEILING &&
 	    (n = fread(sink, 1, sizeof(sink), stdin)) > 0)
 		total += n;
+	sodium_memzero(sink, sizeof(sink));
 }
 
-static void
+/*
+ * Write n bytes of s to the reply (or, to_err, the operator's stream).
+ * A failure means the server is gone: there is nobody left to tell, and
+ * the request's outcome on disk stands either way.
+ */
+static int
 put(const struct conn *c, int to_err, const char *s, size_t n)
 {
+	FILE *f = to_err ? stderr : stdout;
+
 	if (c->fcgi != NULL)
-		FCGX_PutStr(s, (int)n, to_err ? c->fcgi->err : c->fcgi->out);
-	else {
-		fwrite(s, 1, n, to_err ? stderr : stdout);
-		fflush(to_err ? stderr : stdout);
-	}
+		return FCGX_PutStr(s, (int)n,
+			   to_err ? c->fcgi->err : c->fcgi->out) == (int)n
+		    ? 0
+		    : -1;
+	return fwrite(s, 1, n, f) == n && fflush(f) == 0 ? 0 : -1;
 }
 
 /* Operator lines: the failure, and the warnings of a reloaded allow-list. */
@@ -92,29 +165,48 @@ report(const struct conn *c, const struct outcome *o)
 			n = (size_t)snprintf(line, sizeof(line),
 			    "b24hook: allowlist %s\n",
 			    allowlist_warning(o->reloaded, i));
-			put(c, 1, line, n < sizeof(line) ? n : sizeof(line) - 1);
+			if (put(c, 1, line,
+				n < sizeof(line) ? n : sizeof(line) - 1) == -1)
+				return;
 		}
 	if (o->err.code != ERR_OK)
 		put(c, 1, line, reply_operator_line(o, line, sizeof(line)));
 }
 
+/* settings_lookup over the process environment */
+static const char *
+env(const char *name)
+{
+	return getenv(name);
+}
+
+/* The service's settings, or why there are none. */
+struct service {
+	struct settings settings;
+	struct err err; /* ERR_OK when settings holds them */
+};
+
 static void
-handle(const struct conn *c, struct responder *r)
+handle(const struct conn *c, const struct service *svc, struct responder *r)
 {
 	char reply[REPLY_SIZE];
 	struct outcome o = { 0 };
-	struct settings s;
 	struct timespec now;
 	enum media media;
-	size_t len, got;
-	char *body;
+	size_t len = 0, got;
+	char *body = NULL;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (settings_parse(param(c, "B24HOOK_ALLOWLIST"),
-		param(c, "B24HOOK_LOG_DIR"), param(c, "B24HOOK_MAX_BODY"),
-		param(c, "B24HOOK_FSYNC"), &s, &o.err) == -1 ||
-	    request_check(param(c, "REQUEST_METHOD"), param(c, "CONTENT_TYPE"),
-		param(c, "CONTENT_LENGTH"), &s, &media, &len, &o.err) == -1)
+	if (clock_gettime(CLOCK_REALTIME, &now) == -1) {
+		err_set(&o.err, ERR_INTERNAL, "clock_gettime failed");
+		goto done;
+	}
+	if (svc->err.code != ERR_OK) {
+		o.err = svc->err;
+		goto done;
+	}
+	if (request_check(cgi_var(c, "REQUEST_METHOD"),
+		cgi_var(c, "CONTENT_TYPE"), cgi_var(c, "CONTENT_LENGTH"),
+		&svc->settings, &media, &len, &o.err) == -1)
 		goto done;
 	r->body.max = len;
 	if ((body = buf_reserve(&r->body, len)) == NULL) {
@@ -125,7 +217,9 @@ handle(const struct conn *c, struct responder *r)
 		err_set(&o.err, ERR_MALFORMED_BODY,
 		    "truncated body: %zu of %zu bytes", got, len);
 	else
-		request_process(body, len, media, &s, r, &now, &o);
+		request_process(body, len, media, &svc->settings, r, &now, &o);
+	/* the body holds the tokens: none stays in memory after the request */
+	sodium_memzero(body, got);
 	responder_recycle(&r->body);
 done:
 	put(c, 0, reply, reply_render(&o, reply, sizeof(reply)));
@@ -134,32 +228,41 @@ done:
 }
 
 /*
- * Run one request with the stop signals held, so a worker told to stop
- * finishes the append in hand and answers before it goes.  r (the
- * allow-list, the open logs, the buffers) is kept from one request to
- * the next.
+ * jansson's memory is wiped as it is freed: its strings hold the
+ * request's tokens, and glibc hands small freed chunks back unwiped.
  */
 static void
-handle_whole(const struct conn *c, struct responder *r)
+wiping_free(void *p)
 {
-	sigset_t stop, old;
+	if (p != NULL)
+		sodium_memzero(p, malloc_usable_size(p));
+	free(p);
+}
 
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGHUP);
-	sigaddset(&stop, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &stop, &old);
-	handle(c, r);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+/*
+ * What outlives a request must not hold its secrets, and a core must not
+ * show them: jansson's memory is wiped on free, glibc wipes the larger
+ * chunks it frees (libfcgi's stream buffers, which carry the raw body),
+ * and the process cannot be dumped.
+ */
+static int
+guard_memory(void)
+{
+	json_set_alloc_funcs(malloc, wiping_free);
+	return mallopt(M_PERTURB, 0xa5) == 1 &&
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+	    ? 0
+	    : -1;
 }
 
 int
 main(void)
 {
 	struct responder r = { 0 };
+	struct service svc = { 0 };
 	struct conn c = { NULL };
 	FCGX_Request req;
+	sigset_t old;
 
 	umask(027); /* logs are created 0640 */
 	signal(SIGPIPE, SIG_IGN);
@@ -170,24 +273,40 @@ main(void)
 	 * an append, leaving a partial line and no reply.
 	 */
 	signal(SIGXFSZ, SIG_IGN);
-	if (sodium_init() < 0) {
-		fputs("b24hook: libsodium failed to start\n", stderr);
+	if (sodium_init() < 0 || guard_memory() == -1) {
+		fputs("b24hook: libsodium or the memory guard failed\n",
+		    stderr);
 		return 1;
 	}
+	settings_read(env, &svc.settings, &svc.err);
 	if (FCGX_IsCGI()) {
-		handle_whole(&c, &r);
+		if (stop_mask(SIG_BLOCK, &old) == -1)
+			return 1;
+		handle(&c, &svc, &r);
 		responder_close(&r);
 		OS_LibShutdown(); /* frees what FCGX_IsCGI set up */
 		return 0;
 	}
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
+	/* libfcgi installs its own SIGTERM/SIGUSR1 handlers: ours replace them */
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, LISTEN_FD, 0) != 0 ||
+	    stop_handlers() == -1) {
 		fputs("b24hook: FastCGI failed to start\n", stderr);
 		return 1;
 	}
 	c.fcgi = &req;
-	while (FCGX_Accept_r(&req) >= 0) {
-		handle_whole(&c, &r);
+	/*
+	 * The stop signals are blocked from the moment a request is
+	 * accepted until its reply is sent, so a stop lets the request in
+	 * hand finish; one that came meanwhile is taken when the mask is
+	 * restored, and the loop ends.
+	 */
+	while (!stopping) {
+		if (FCGX_Accept_r(&req) < 0 || stop_mask(SIG_BLOCK, &old) == -1)
+			break;
+		handle(&c, &svc, &r);
 		FCGX_Finish_r(&req);
+		if (stop_mask(SIG_SETMASK, &old) == -1)
+			break;
 	}
 	responder_close(&r);
 	OS_LibShutdown();

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "form.h"
 #include "limit.h"
 
@@ -368,6 +370,7 @@ form_decode(const char *body, size_t len, json_t **out, struct err *err)
 	char stack[SCRATCH_STACK], *scratch, *heap = NULL;
 	const char *amp;
 	size_t off, end, pairs = 0;
+	int rc = -1;
 
 	*out = NULL;
 	path.depth = 0;
@@ -396,11 +399,15 @@ form_decode(const char *body, size_t len, json_t **out, struct err *err)
 	}
 	if (settle(root, err) == -1)
 		goto fail;
-	free(heap);
 	*out = root;
-	return 0;
+	rc = 0;
 fail:
+	/* the scratch held decoded values, tokens among them */
+	sodium_memzero(stack, sizeof(stack));
+	if (heap != NULL)
+		sodium_memzero(heap, len + 1);
 	free(heap);
-	json_decref(root);
-	return -1;
+	if (rc == -1)
+		json_decref(root);
+	return rc;
 }

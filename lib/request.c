@@ -29,10 +29,13 @@ parse_size(const char *s, size_t ceiling, size_t *n)
 }
 
 int
-settings_parse(const char *allowlist, const char *log_dir,
-    const char *max_body, const char *fsync, struct settings *s,
-    struct err *err)
+settings_read(settings_lookup *get, struct settings *s, struct err *err)
 {
+	const char *allowlist = get("B24HOOK_ALLOWLIST");
+	const char *log_dir = get("B24HOOK_LOG_DIR");
+	const char *max_body = get("B24HOOK_MAX_BODY");
+	const char *fsync = get("B24HOOK_FSYNC");
+
 	if (allowlist == NULL || *allowlist == '\0')
 		return err_set(err, ERR_CONFIG, "B24HOOK_ALLOWLIST unset");
 	if (log_dir == NULL || *log_dir == '\0')

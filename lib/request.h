@@ -16,7 +16,11 @@
 #include "limit.h"
 #include "sink.h"
 
-/* Settings, from B24HOOK_* request parameters or the environment. */
+/*
+ * The service's settings, B24HOOK_* from its own process environment:
+ * never from a request, so nothing a client sends can name a file, raise
+ * a limit or turn fsync off.
+ */
 struct settings {
 	const char *allowlist; /* B24HOOK_ALLOWLIST; borrowed */
 	const char *log_dir;   /* B24HOOK_LOG_DIR; borrowed */
@@ -25,15 +29,19 @@ struct settings {
 };
 
 /*
- * settings_parse: fill s from the four setting values (each may be NULL:
- * unset).  allowlist and log_dir are required and borrowed; max_body is
- * a decimal byte count 1..LIMIT_BODY_CEILING, LIMIT_BODY_DEFAULT when
- * unset; fsync is "0" or "1", 0 when unset.  Returns 0, or -1 with
- * ERR_CONFIG naming the setting (never its value).
+ * settings_lookup: a setting's value by name ("B24HOOK_LOG_DIR"), or NULL
+ * when unset.  The programs pass getenv; the strings must outlive s.
  */
-int settings_parse(const char *allowlist, const char *log_dir,
-    const char *max_body, const char *fsync, struct settings *s,
-    struct err *err);
+typedef const char *settings_lookup(const char *name);
+
+/*
+ * settings_read: fill s from the settings get finds.  B24HOOK_ALLOWLIST
+ * and B24HOOK_LOG_DIR are required and borrowed; B24HOOK_MAX_BODY is a
+ * decimal byte count 1..LIMIT_BODY_CEILING, LIMIT_BODY_DEFAULT when
+ * unset; B24HOOK_FSYNC is "0" or "1", 0 when unset.  Returns 0, or -1
+ * with ERR_CONFIG naming the setting (never its value).
+ */
+int settings_read(settings_lookup *get, struct settings *s, struct err *err);
 
 /*
  * request_check: the checks made before reading a body, in this order:

@@ -21,6 +21,34 @@ static char allow_path[4096], log_dir[4096];
 static struct settings settings;
 static struct responder responder;
 
+static const char *setting[4]; /* ALLOWLIST, LOG_DIR, MAX_BODY, FSYNC */
+
+static const char *
+lookup(const char *name)
+{
+	static const char *const names[] = { "B24HOOK_ALLOWLIST",
+		"B24HOOK_LOG_DIR", "B24HOOK_MAX_BODY", "B24HOOK_FSYNC" };
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(name, names[i]) == 0)
+			return setting[i];
+	return NULL;
+}
+
+/* settings_read with these four values (NULL: unset) */
+static int
+settings_from(const char *allowlist, const char *logs,
+    const char *max_body, const char *fsync, struct settings *s,
+    struct err *err)
+{
+	setting[0] = allowlist;
+	setting[1] = logs;
+	setting[2] = max_body;
+	setting[3] = fsync;
+	return settings_read(lookup, s, err);
+}
+
 static void
 setup(void)
 {
@@ -38,7 +66,7 @@ setup(void)
 	fclose(f);
 	free(allow);
 	ck_assert_int_eq(
-	    settings_parse(allow_path, log_dir, NULL, NULL, &settings, &err), 0);
+	    settings_from(allow_path, log_dir, NULL, NULL, &settings, &err), 0);
 	memset(&responder, 0, sizeof(responder));
 }
 
@@ -90,21 +118,21 @@ START_TEST(settings_defaults_and_errors)
 	struct settings s;
 	struct err err;
 
-	ck_assert_int_eq(settings_parse("a", "d", NULL, NULL, &s, &err), 0);
+	ck_assert_int_eq(settings_from("a", "d", NULL, NULL, &s, &err), 0);
 	ck_assert_uint_eq(s.max_body, LIMIT_BODY_DEFAULT);
 	ck_assert_int_eq(s.fsync, 0);
-	ck_assert_int_eq(settings_parse("a", "d", "10", "1", &s, &err), 0);
+	ck_assert_int_eq(settings_from("a", "d", "10", "1", &s, &err), 0);
 	ck_assert_uint_eq(s.max_body, 10);
 	ck_assert_int_eq(s.fsync, 1);
-	ck_assert_int_eq(settings_parse(NULL, "d", NULL, NULL, &s, &err), -1);
+	ck_assert_int_eq(settings_from(NULL, "d", NULL, NULL, &s, &err), -1);
 	ck_assert_int_eq(err.code, ERR_CONFIG);
 	ck_assert_str_eq(err.reason, "B24HOOK_ALLOWLIST unset");
-	ck_assert_int_eq(settings_parse("a", "", NULL, NULL, &s, &err), -1);
+	ck_assert_int_eq(settings_from("a", "", NULL, NULL, &s, &err), -1);
 	ck_assert_str_eq(err.reason, "B24HOOK_LOG_DIR unset");
-	ck_assert_int_eq(settings_parse("a", "d", "1k", NULL, &s, &err), -1);
-	ck_assert_int_eq(settings_parse("a", "d", "0", NULL, &s, &err), -1);
-	ck_assert_int_eq(settings_parse("a", "d", "-1", NULL, &s, &err), -1);
-	ck_assert_int_eq(settings_parse("a", "d", NULL, "yes", &s, &err), -1);
+	ck_assert_int_eq(settings_from("a", "d", "1k", NULL, &s, &err), -1);
+	ck_assert_int_eq(settings_from("a", "d", "0", NULL, &s, &err), -1);
+	ck_assert_int_eq(settings_from("a", "d", "-1", NULL, &s, &err), -1);
+	ck_assert_int_eq(settings_from("a", "d", NULL, "yes", &s, &err), -1);
 	ck_assert_int_eq(err.code, ERR_CONFIG);
 }
 END_TEST
@@ -116,9 +144,9 @@ START_TEST(settings_body_ceiling)
 	struct err err;
 
 	snprintf(n, sizeof(n), "%d", LIMIT_BODY_CEILING);
-	ck_assert_int_eq(settings_parse("a", "d", n, NULL, &s, &err), 0);
+	ck_assert_int_eq(settings_from("a", "d", n, NULL, &s, &err), 0);
 	snprintf(n, sizeof(n), "%d", LIMIT_BODY_CEILING + 1);
-	ck_assert_int_eq(settings_parse("a", "d", n, NULL, &s, &err), -1);
+	ck_assert_int_eq(settings_from("a", "d", n, NULL, &s, &err), -1);
 	ck_assert_int_eq(err.code, ERR_CONFIG);
 }
 END_TEST

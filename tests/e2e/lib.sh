@@ -282,6 +282,22 @@ make_body() {
 	printf '%s\n' "$IN/$1"
 }
 
+# body_of_size N [CHAR]: a valid event (ONAPPUNINSTALL, one record) padded
+# to exactly N bytes with CHAR (x; a tr escape such as '\001' for others);
+# prints its path.
+body_of_size() {
+	local char=${2:-x} f base pad
+	f=$IN/size-$1-$(printf '%s' "$char" | od -An -tx1 | tr -d ' ').form
+	base=$(cat "$FIXTURES/ONAPPUNINSTALL.form")
+	base="$base&data%5Bpad%5D="
+	pad=$(($1 - ${#base}))
+	{
+		printf '%s' "$base"
+		head -c "$pad" /dev/zero | tr '\0' "$char"
+	} >"$f"
+	printf '%s\n' "$f"
+}
+
 # others_sum PORTAL: checksum of every log under $T/logs but
 # $LOGS/PORTAL.jsonl.
 others_sum() {

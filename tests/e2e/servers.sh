@@ -168,13 +168,17 @@ tls_setup() {
 }
 
 # The responder, started with deploy/spawn-fcgi/b24hook-spawn itself.
-# responder_start SOCK LOGDIR ALLOW [CHILDREN]: runs as nobody:nogroup, its
-# socket owned by www-data (the web server's workers); pids in SOCK.pid.
+# responder_start SOCK LOGDIR ALLOW [CHILDREN [MAX_BODY]]: runs as
+# nobody:nogroup, its socket owned by www-data (the web server's workers);
+# pids in SOCK.pid.  MAX_BODY: B24HOOK_MAX_BODY, the script's default
+# when not given.
 responder_start() {
+	local -a max=()
+	[ -z "${5-}" ] || max=(B24HOOK_MAX_BODY="$5")
 	env -i PATH="$PATH" SPAWN_SOCKET="$1" SPAWN_SOCKET_USER=www-data \
 	    SPAWN_USER=nobody SPAWN_GROUP=nogroup SPAWN_CHILDREN="${4:-2}" \
 	    SPAWN_PIDFILE="$1.pid" SPAWN_BIN="$BIN" \
-	    B24HOOK_ALLOWLIST="$3" B24HOOK_LOG_DIR="$2" \
+	    B24HOOK_ALLOWLIST="$3" B24HOOK_LOG_DIR="$2" "${max[@]}" \
 	    sh "$DEPLOY/spawn-fcgi/b24hook-spawn" >"$T/run/spawn.out" 2>&1 ||
 	    return 1
 	track_pidfile "$1.pid"
@@ -205,10 +209,12 @@ site_add() {
 	SITE_OPLINE[$1]=$5
 }
 
-# nginx_site NAME BLOCK LOGDIR ALLOW [MAX_BODY]: server block BLOCK (1: the
-# persistent responder on $T/run/b24hook.sock, 2: fcgiwrap on
-# $T/run/fcgiwrap.sock) of nginx.conf.example, rendered for a free port
-# into $T/nginx/site-NAME.conf.
+# nginx_site NAME BLOCK LOGDIR ALLOW [MAX_BODY]: server block BLOCK of
+# nginx.conf.example, rendered for a free port into
+# $T/nginx/site-NAME.conf.  Block 1 passes to the persistent responder on
+# $T/run/b24hook.sock ($T/run/b24hook-MAX_BODY.sock with MAX_BODY), which
+# has its settings (LOGDIR, ALLOW) of its own; block 2, to fcgiwrap on
+# $T/run/fcgiwrap.sock, passing LOGDIR, ALLOW and MAX_BODY.
 nginx_site() {
 	local name=$1 block=$2 port src=$T/nginx/block-$1 out=$T/nginx/site-$1.conf
 	local -a more=()
@@ -216,19 +222,19 @@ nginx_site() {
 	mkdir -p "$T/nginx"
 	nginx_block "$block" >"$src"
 	case $block in
-	1) more=(/run/b24hook.sock "$T/run/b24hook.sock") ;;
+	1) more=(/run/b24hook.sock "$T/run/b24hook${5:+-$5}.sock") ;;
 	2) more=(/run/fcgiwrap.socket "$T/run/fcgiwrap.sock"
-	    /usr/local/bin/b24hook "$BIN") ;;
+	    /usr/local/bin/b24hook "$BIN" /etc/b24hook/allow.txt "$4"
+	    /var/log/b24hook "$3")
+	    [ -z "${5-}" ] ||
+		more+=("B24HOOK_MAX_BODY $LIMIT_BODY" "B24HOOK_MAX_BODY $5") ;;
 	esac
-	[ -z "${5-}" ] || more+=("B24HOOK_MAX_BODY $LIMIT_BODY" "B24HOOK_MAX_BODY $5")
 	render "$src" "$out" \
 	    'listen 443 ssl;' "listen 127.0.0.1:$port ssl;" \
 	    'listen [::]:443 ssl;' '# (no [::]:443 in the test)' \
 	    "/etc/letsencrypt/live/$HOOK_HOST/fullchain.pem" "$T/tls/cert.pem" \
 	    "/etc/letsencrypt/live/$HOOK_HOST/privkey.pem" "$T/tls/key.pem" \
 	    /var/log/nginx/b24hook. "$T/nginx/$name." \
-	    /etc/b24hook/allow.txt "$4" \
-	    /var/log/b24hook "$3" \
 	    "${more[@]}" || return 1
 	site_add "$name" "$port" "$T/nginx/$name.access.log" \
 	    "$T/nginx/$name.error.log" \
@@ -370,22 +376,6 @@ site_fixtures() {
 		assert_eq "$site $name: Content-Type" application/json \
 		    "$(header Content-Type)"
 	done
-}
-
-# body_of_size N [CHAR]: a valid event (ONAPPUNINSTALL, one record) padded
-# to exactly N bytes with CHAR (x; a tr escape such as '\001' for others);
-# prints its path.
-body_of_size() {
-	local char=${2:-x} f base pad
-	f=$IN/size-$1-$(printf '%s' "$char" | od -An -tx1 | tr -d ' ').form
-	base=$(cat "$FIXTURES/ONAPPUNINSTALL.form")
-	base="$base&data%5Bpad%5D="
-	pad=$(($1 - ${#base}))
-	{
-		printf '%s' "$base"
-		head -c "$pad" /dev/zero | tr '\0' "$char"
-	} >"$f"
-	printf '%s\n' "$f"
 }
 
 # site_refusals SITE SMALL [LINE]: the error cases through SITE, whose

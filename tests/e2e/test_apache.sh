@@ -21,26 +21,26 @@ apache_site() {
 	mkdir -p "$T/apache"
 	case $recipe in
 	fcgi)
-		more=(/run/b24hook.sock "$T/run/b24hook.sock")
+		more=(/run/b24hook.sock "$T/run/b24hook${5:+-$5}.sock")
 		# mod_proxy_fcgi: AH01071: Got error 'b24hook: ...\n'
 		opline="s/.*AH01071: Got error '\\(b24hook: .*\\)'.*/\\1/; T; s/\\\\n\$//; p"
 		;;
 	cgi)
-		more=(/usr/local/bin/b24hook "$BIN")
+		more=(/usr/local/bin/b24hook "$BIN" /etc/b24hook/allow.txt "$4"
+		    /var/log/b24hook "$3")
+		[ -z "${5-}" ] ||
+		    more+=("B24HOOK_MAX_BODY $LIMIT_BODY" "B24HOOK_MAX_BODY $5")
 		# mod_cgid: the script's stderr, line by line, as it is, in
 		# the main server's error log (not the virtual host's)
 		errlog=$T/apache/error.log
 		opline='/^b24hook: /p'
 		;;
 	esac
-	[ -z "${5-}" ] || more+=("B24HOOK_MAX_BODY $LIMIT_BODY" "B24HOOK_MAX_BODY $5")
 	render "$DEPLOY/apache/b24hook-$recipe.conf" "$out" \
 	    '<VirtualHost *:443>' "<VirtualHost 127.0.0.1:$port>" \
 	    "/etc/letsencrypt/live/$HOOK_HOST/fullchain.pem" "$T/tls/cert.pem" \
 	    "/etc/letsencrypt/live/$HOOK_HOST/privkey.pem" "$T/tls/key.pem" \
 	    /var/log/apache2/b24hook. "$T/apache/$name." \
-	    /etc/b24hook/allow.txt "$4" \
-	    /var/log/b24hook "$3" \
 	    "${more[@]}" || return 1
 	echo "Listen 127.0.0.1:$port https" >>"$T/apache/listen.conf"
 	site_add "$name" "$port" "$T/apache/$name.access.log" "$errlog" \
@@ -107,6 +107,9 @@ test_apache() {
 	done
 	check "responder started by deploy/spawn-fcgi/b24hook-spawn" \
 	    responder_start "$T/run/b24hook.sock" "$fcgi_logs" "$fcgi_allow"
+	check "responder with B24HOOK_MAX_BODY=1000 started" \
+	    responder_start "$T/run/b24hook-1000.sock" "$fcgi_logs" \
+	    "$fcgi_allow" 1 1000
 	if ! apache_start; then
 		fail "Apache started" "$(cat "$T/apache/test.out" \
 		    "$T/apache/start.out" "$T/apache/error.log" 2>/dev/null |

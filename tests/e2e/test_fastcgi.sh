@@ -112,19 +112,34 @@ test_all_fixtures() {
 	    LC_ALL=C sort | sha256sum)"
 }
 
-# Settings sent as FastCGI params win over the responder's environment.
-test_params_override() {
-	local body=$FIXTURES/ONAPPINSTALL.form portal
+# Settings sent as FastCGI params are ignored: the service's own
+# environment decides (a request must not choose the allow-list, the log
+# directory or a limit).
+test_params_ignored() {
+	local body portal forged tok
+	body=$FIXTURES/ONAPPINSTALL.form
 	portal=$(fixture_portal ONAPPINSTALL)
+	tok=$(allow_token "$portal")
+	forged=$IN/forged-token.form
+	sed "s/=$tok/=attacker-chosen-token/" "$body" >"$forged"
+	printf '%s attacker-chosen-token forged\n' "$portal" >"$IN/attacker-allow.txt"
+	refused "params B24HOOK_ALLOWLIST naming the attacker's list" 403 \
+	    forbidden token_mismatch fcgi "$FORM" "$forged" \
+	    "B24HOOK_ALLOWLIST=$IN/attacker-allow.txt"
+	refused "params B24HOOK_ALLOWLIST=/etc/passwd" 403 forbidden \
+	    token_mismatch fcgi "$FORM" "$forged" B24HOOK_ALLOWLIST=/etc/passwd
+	check_not "/etc/passwd: nothing of it on stderr" grep -q root "$ERR"
+
 	mkdir "$T/logs/params"
-	LOGS=$T/logs/params accepted "params B24HOOK_LOG_DIR" 1 "$portal" \
-	    fcgi "$FORM" "$body" "B24HOOK_LOG_DIR=$T/logs/params"
-	grep -v "^$portal " "$FIXTURES/allow.txt" >"$IN/other-allow.txt"
-	refused "params B24HOOK_ALLOWLIST without the portal" 403 forbidden \
-	    unknown_portal fcgi "$FORM" "$body" \
-	    "B24HOOK_ALLOWLIST=$IN/other-allow.txt"
-	refused "params B24HOOK_MAX_BODY=100" 413 body_too_large "" \
-	    fcgi "$FORM" "$body" B24HOOK_MAX_BODY=100
+	accepted "params B24HOOK_LOG_DIR: the service's directory" 1 \
+	    "$portal" fcgi "$FORM" "$body" "B24HOOK_LOG_DIR=$T/logs/params"
+	assert_eq "params B24HOOK_LOG_DIR: nothing in the named directory" \
+	    "" "$(ls -A "$T/logs/params")"
+	accepted "params B24HOOK_MAX_BODY=100: the service's limit" 1 \
+	    "$portal" fcgi "$FORM" "$body" B24HOOK_MAX_BODY=100
+	refused "params B24HOOK_MAX_BODY cannot raise the limit" 413 \
+	    body_too_large "" fcgi "$FORM" "$(body_of_size 2001)" \
+	    B24HOOK_MAX_BODY=1048576
 	accepted "environment settings again" 1 "$portal" fcgi "$FORM" "$body"
 }
 
@@ -169,21 +184,31 @@ test_error_then_good() {
 	    "$(make_body empty '')" REQUEST_METHOD=GET -CONTENT_LENGTH
 	check "GET: Allow: POST" grep -qx 'Allow: POST' <<<"$HEADERS"
 	refused "truncated body" 400 malformed_body "" fcgi "$FORM" \
-	    "$FIXTURES/ONSESSIONSTART.form" CONTENT_LENGTH=100000
+	    "$FIXTURES/ONSESSIONSTART.form" CONTENT_LENGTH=1999
 	accepted "good request after a truncated one" 1 \
 	    "$(fixture_portal ONSESSIONSTART)" fcgi "$FORM" \
 	    "$FIXTURES/ONSESSIONSTART.form"
 	assert_eq "same process after the errors" "$before" "$(identity)"
 }
 
-# A responder with no settings in its environment: params only.
+# A responder with no settings in its environment serves none from the
+# params; its CGI variables come from the params only, never from its own
+# environment.
 test_params_only() {
 	local body=$FIXTURES/ONAPPUNINSTALL.form
-	POST_ENV=()
-	refused "no settings anywhere" 500 config_error "" fcgi "$FORM" "$body"
-	POST_ENV=("B24HOOK_ALLOWLIST=$ALLOW" "B24HOOK_LOG_DIR=$LOGS")
-	accepted "settings from params only" 1 \
-	    "$(fixture_portal ONAPPUNINSTALL)" fcgi "$FORM" "$body"
+	refused "no settings in the environment, params given" 500 \
+	    config_error "B24HOOK_ALLOWLIST unset" fcgi "$FORM" "$body" \
+	    "B24HOOK_ALLOWLIST=$ALLOW" "B24HOOK_LOG_DIR=$LOGS"
+}
+
+test_cgi_vars_from_params() {
+	local body=$FIXTURES/ONAPPUNINSTALL.form
+	refused "no REQUEST_METHOD param, one in the environment" 405 \
+	    method_not_allowed "" fcgi "$FORM" "$body" -REQUEST_METHOD
+	refused "no CONTENT_LENGTH param, one in the environment" 411 \
+	    length_required "" fcgi "$FORM" "$body" -CONTENT_LENGTH
+	accepted "both given as params" 1 "$(fixture_portal ONAPPUNINSTALL)" \
+	    fcgi "$FORM" "$body"
 }
 
 [ -x "$B24HOOK" ] || {
@@ -205,9 +230,11 @@ NEW_MID=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 NEW_TOK=$(random_token)
 NEW_TOK2=$(random_token)
 
-start_responder "$T/env.sock" "B24HOOK_ALLOWLIST=$ALLOW" "B24HOOK_LOG_DIR=$LOGS"
+start_responder "$T/env.sock" "B24HOOK_ALLOWLIST=$ALLOW" "B24HOOK_LOG_DIR=$LOGS" \
+    B24HOOK_MAX_BODY=2000 REQUEST_METHOD=POST CONTENT_LENGTH=10
 test_all_fixtures
-test_params_override
+test_params_ignored
+test_cgi_vars_from_params
 test_allowlist_edits
 test_error_then_good
 stop_responder

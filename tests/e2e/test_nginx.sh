@@ -36,7 +36,16 @@ test_recipes_agree() {
 	    grep -q 'file="/var/log/b24hook/\*.jsonl"' "$DEPLOY/rsyslog/b24hook-ship.conf"
 	check "nginx blocks: client_max_body_size 1m = B24HOOK_MAX_BODY" \
 	    test "$(grep -c 'client_max_body_size 1m;' "$NGINX_EXAMPLE")" = 2 \
-	    -a "$(grep -c "B24HOOK_MAX_BODY $LIMIT_BODY;" "$NGINX_EXAMPLE")" = 2
+	    -a "$(grep -c "B24HOOK_MAX_BODY $LIMIT_BODY;" "$NGINX_EXAMPLE")" = 1
+	assert_eq "service: Environment= body limit is the same" \
+	    "B24HOOK_MAX_BODY=$LIMIT_BODY" \
+	    "$(value "$svc" Environment | grep MAX_BODY)"
+	check "spawn script: the same body limit" \
+	    grep -q "B24HOOK_MAX_BODY:=$LIMIT_BODY}" "$DEPLOY/spawn-fcgi/b24hook-spawn"
+	check_not "nginx persistent block: passes no B24HOOK_ setting" \
+	    grep -q 'B24HOOK_' <(nginx_block 1 | grep -v '^[[:space:]]*#')
+	check_not "Apache FastCGI recipe: passes no B24HOOK_ setting" \
+	    grep -q '^[^#]*B24HOOK_' "$DEPLOY/apache/b24hook-fcgi.conf"
 	check "nginx blocks: fastcgi_param HTTP_PROXY \"\"" \
 	    test "$(grep -c 'fastcgi_param HTTP_PROXY "";' "$NGINX_EXAMPLE")" = 2
 	check_not "logrotate snippet: no copytruncate" \
@@ -120,6 +129,9 @@ test_nginx() {
 	done
 	check "responder started by deploy/spawn-fcgi/b24hook-spawn" \
 	    responder_start "$T/run/b24hook.sock" "$fcgi_logs" "$fcgi_allow"
+	check "responder with B24HOOK_MAX_BODY=1000 started" \
+	    responder_start "$T/run/b24hook-1000.sock" "$fcgi_logs" \
+	    "$fcgi_allow" 1 1000
 	assert_eq "b24hook-spawn: 2 responders, as nobody" "nobody nobody" \
 	    "$(for p in $(cat "$T/run/b24hook.sock.pid"); do
 		ps -o user= -p "$p"; done | paste -sd ' ')"
