@@ -11,6 +11,17 @@ CFLAGS ?= -O2 -g
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
 	-Wimplicit-fallthrough
+# Hardening as Debian builds packages (dpkg-buildflags), added to the
+# user's flags; a _FORTIFY_SOURCE of the user's own wins.  It needs -O1
+# or more: for an -O0 build, say HARDEN_CPPFLAGS=.
+HARDEN_CPPFLAGS ?= $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,\
+	-D_FORTIFY_SOURCE=2)
+# cc_flag: the flag when $(CC) takes it (-fcf-protection is x86's only)
+cc_flag = $(shell $(CC) $(1) -Werror -c -x c -o /dev/null /dev/null \
+	2>/dev/null && echo $(1))
+HARDEN_CFLAGS ?= -fstack-protector-strong -fPIE \
+	$(call cc_flag,-fstack-clash-protection) $(call cc_flag,-fcf-protection)
+HARDEN_LDFLAGS ?= -pie -Wl,-z,relro,-z,now
 LIB_PKGS = jansson libsodium
 B24_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -iquote lib $(WARNINGS) \
 	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
@@ -28,13 +39,15 @@ all: build/b24hook
 
 build/%.o: %.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(B24_CFLAGS) -c -o $@ $<
+	$(CC) $(HARDEN_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(HARDEN_CFLAGS) \
+	    $(B24_CFLAGS) -c -o $@ $<
 
 build/libb24hook.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 build/b24hook: build/cgi/b24hook.o build/libb24hook.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS) $(LIB_LIBS)
+	$(CC) $(CFLAGS) $(HARDEN_CFLAGS) $(LDFLAGS) $(HARDEN_LDFLAGS) -o $@ $^ \
+	    $(FCGI_LIBS) $(LIB_LIBS)
 
 build/tests/%.o: tests/%.c $(wildcard lib/*.h tests/*.h)
 	@mkdir -p $(@D)

@@ -85,7 +85,8 @@ sanitize: deps build/asan/sanitizer_options.o
 	    { rm -rf $(SAN_ROOT)/build; mkdir -p $(SAN_ROOT)/build; \
 	    echo "$(SAN_CC) $(SAN_CFLAGS)" >build/asan/flags; }
 	$(MAKE) -C $(SAN_ROOT) CC=$(SAN_CC) CFLAGS="$(SAN_CFLAGS)" \
-	    LDFLAGS="$(SAN_FLAGS) $(SAN_OPTS_OBJ)" build/b24hook $(TEST_BIN)
+	    LDFLAGS="$(SAN_FLAGS) $(SAN_OPTS_OBJ)" HARDEN_CPPFLAGS= \
+	    build/b24hook $(TEST_BIN)
 	@bash tests/e2e/harden.sh sanitize $(SAN_ROOT) $(CURDIR)/build/asan
 
 valgrind: deps build/b24hook
