@@ -23,10 +23,16 @@ BODY=$FIXTURES/$NAME.form
 CASE=0
 
 # fresh_logs: a new, empty log directory for the next case; sets LOGS and
-# the settings every post carries.
+# the settings every CGI post carries.  The persistent workers' directory
+# is their own setting, $FCGI_LOGS: while it is set, the last case's
+# directory is moved away and an empty one made in its place.
 fresh_logs() {
 	CASE=$((CASE + 1))
 	LOGS=$T/logs/$CASE
+	if [ -n "${FCGI_LOGS-}" ]; then
+		[ ! -e "$FCGI_LOGS" ] || mv "$FCGI_LOGS" "$LOGS"
+		LOGS=$FCGI_LOGS
+	fi
 	mkdir -p "$LOGS"
 	POST_ENV=("B24HOOK_ALLOWLIST=$ALLOW" "B24HOOK_LOG_DIR=$LOGS")
 }
@@ -140,6 +146,10 @@ disk_full() {
 	    head -c 9000 /dev/zero | tr '\0' p; } >"$big"
 	LOGS=$mnt
 	POST_ENV=("B24HOOK_ALLOWLIST=$ALLOW" "B24HOOK_LOG_DIR=$mnt")
+	if [ "$m" = fcgi ]; then
+		local sock=$SOCK workers=("${WORKERS[@]}")
+		BIN=$B24HOOK start_workers full 1 "${POST_ENV[@]}"
+	fi
 	accepted "$m: disk full: before" 2 "$PORTAL" "$m" "$FORM" "$big"
 	dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null
 	refused "$m: disk full" 503 storage_unavailable "write errno=ENOSPC" \
@@ -149,9 +159,11 @@ disk_full() {
 	rm "$mnt/filler"
 	accepted "$m: disk full: resumes once space is freed" 2 "$PORTAL" \
 	    "$m" "$FORM" "$big"
-	# as CGI nothing stays open; a persistent responder keeps the log
-	# open between requests, so its tmpfs is unmounted by
-	# harden_cleanup, once the workers are stopped
+	if [ "$m" = fcgi ]; then
+		stop_workers
+		SOCK=$sock
+		WORKERS=("${workers[@]}")
+	fi
 	umount "$mnt" 2>/dev/null && unset 'HARDEN_MOUNTS[-1]'
 }
 
@@ -311,8 +323,9 @@ allow_faults cgi
 disk_full cgi
 fsize_cgi
 
+FCGI_LOGS=$T/logs/fcgi
 BIN=$B24HOOK start_workers faults 2 "B24HOOK_ALLOWLIST=$ALLOW" \
-    "B24HOOK_LOG_DIR=$T/logs/1"
+    "B24HOOK_LOG_DIR=$FCGI_LOGS"
 FAULT_WORKERS=("${WORKERS[@]}")
 storage_faults fcgi
 allow_faults fcgi
@@ -321,6 +334,7 @@ rename_race
 assert_eq "fcgi: both workers survived every fault" 2 \
     "$(alive "${FAULT_WORKERS[@]}")"
 stop_workers
+FCGI_LOGS=
 fsize_fcgi
 killed_mid_write
 
