@@ -15,24 +15,31 @@ declare -A DISTINCT=(
 	    (.CLEAN | tostring) == "1"'
 	[ONIMCONNECTORDIALOGSTART]='.[0] | .session_closed == false and
 	    .session_id == 3282 and .line == 105 and
-	    .connector == "newcustomconnector" and .external_chat_id == "8"'
+	    .connector == "newcustomconnector" and .external_chat_id == "8" and
+	    .context.CONNECTOR == "newcustomconnector" and
+	    (.context.LINE | tostring) == "105"'
 	[ONIMCONNECTORDIALOGFINISH]='.[0] | .session_closed == true and
 	    .session_id == 3282 and .close_term == 10 and .line == 105'
 	[ONIMCONNECTORLINEDELETE]='.[0] | .line == 107 and
 	    (.data | tostring) == "107"'
 	[ONIMCONNECTORMESSAGEADD]='.[0] | .message_id == 86497 and
-	    .chat_id == 1807 and .external_chat_id == "channel-123"'
+	    .chat_id == 1807 and .external_chat_id == "channel-123" and
+	    (.context | keys) == ["CONNECTOR", "LINE"] and
+	    .context.CONNECTOR == "myconnector" and
+	    (.context.LINE | tostring) == "107"'
 	[ONIMCONNECTORMESSAGEUPDATE]='.[0] | .message_id == 86501 and
 	    .external_message_ids == ["ext-msg-005"]'
 	[ONIMCONNECTORMESSAGEDELETE]='map(.message_id) == [86501, 86502] and
 	    map(.external_message_ids) == [["ext-msg-005"], ["ext-msg-006"]] and
-	    map(.item) == [0, 1] and map(.items) == [2, 2]'
+	    map(.item) == [0, 1] and map(.items) == [2, 2] and
+	    (map(.context | .LINE |= tostring) | unique) ==
+	    [{"CONNECTOR": "myconnector", "LINE": "107"}]'
 	[ONIMCONNECTORSTATUSDELETE]='.[0] | .connector == "myconnector" and
 	    .line == 107'
 	[ONOPENLINEMESSAGEADD]='.[0] | .message_id == 99120 and .line == 128 and
-	    .connector == "livechat"'
+	    .connector == "livechat" and .context.CONNECTOR == "livechat"'
 	[ONSESSIONSTART]='.[0] | .line_name == "linename" and .line == 128 and
-	    .chat_id == 10585'
+	    .chat_id == 10585 and (has("context") | not)'
 	[ONSESSIONFINISH]='.[0] | .line_name == "linename" and .line == 128'
 	[ONSESSIONFINISH.doc]='.[0] | .connector == "livechat" and
 	    .line == 128 and .chat_id == 10585'
@@ -136,6 +143,21 @@ test_limits() {
 make_variant() {
 	sed "$3" "$FIXTURES/$2.form" >"$IN/$1"
 	printf '%s\n' "$IN/$1"
+}
+
+# What a portal sends beside the items is in each item's record: a LINE
+# that is not an integer (no line then) and a key unknown today.
+test_context() {
+	local name=ONIMCONNECTORMESSAGEADD portal body
+	portal=$(fixture_portal $name)
+	body=$(make_variant context.form $name \
+	    's/data%5BLINE%5D=107/data%5BLINE%5D=107a\&data%5BEXTRA%5D=kept-where%3F/;
+	    s/$/\&data%5BMESSAGES%5D%5B1%5D%5Bim%5D%5Bmessage_id%5D=86498/')
+	accepted "LINE=107a, EXTRA, two messages" 2 "$portal" cgi "$FORM" "$body"
+	check "LINE=107a, EXTRA: each record keeps them in .context" jq -se '
+	    length == 2 and all(.[]; .context == {"CONNECTOR": "myconnector",
+	    "LINE": "107a", "EXTRA": "kept-where?"} and (has("line") | not))
+	    and map(.data.im.message_id) == ["86497", "86498"]' "$NEW"
 }
 
 test_bad_bodies() {
@@ -249,6 +271,7 @@ POST_ENV=("B24HOOK_ALLOWLIST=$FIXTURES/allow.txt" "B24HOOK_LOG_DIR=$LOGS")
 test_fixtures
 test_form_variants
 test_limits
+test_context
 test_bad_bodies
 test_forbidden
 test_http
