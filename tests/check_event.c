@@ -440,6 +440,78 @@ START_TEST(key_identity)
 }
 END_TEST
 
+/*
+ * The key identifies content, not a delivery: copies of one delivery (a
+ * handler bound twice: another event_handler_id, a ts a second later)
+ * and the same content sent again later (a reinstall) have equal keys.
+ */
+START_TEST(key_same_content_same_key)
+{
+	size_t len;
+	char *body = fixture_read("ONAPPINSTALL.form", &len), *again, *at;
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s", key_of(body, 0));
+	ck_assert_ptr_nonnull(at = strstr(body, "ts=1714640000"));
+	ck_assert_ptr_nonnull(again = malloc(len + 64));
+	snprintf(again, len + 64, "%.*sts=1790000000&event_handler_id=7%s",
+	    (int)(at - body), body, at + strlen("ts=1714640000"));
+	ck_assert_str_eq(k, key_of(again, 0));
+	free(again);
+	free(body);
+	body = fixture_read("ONIMCONNECTORMESSAGEADD.form", &len);
+	snprintf(k, sizeof(k), "%s", key_of(body, 0));
+	ck_assert_ptr_nonnull(at = strstr(body, "event_handler_id=555"));
+	at[strlen("event_handler_id=55")] = '6';
+	ck_assert_ptr_nonnull(at = strstr(body, "ts=1773759161"));
+	at[strlen("ts=177375916")] = '2';
+	ck_assert_str_eq(k, key_of(body, 0));
+	free(body);
+}
+END_TEST
+
+/*
+ * Any byte of content changes the key (A, then B), and the content comes
+ * back to its key (A again): each value of the fixture's event and data,
+ * the context's included, has one byte changed in turn.  What is not
+ * content (ts, event_handler_id, auth) does not count.
+ */
+START_TEST(key_any_content_byte)
+{
+	size_t len, i, n = 0;
+	char *a = fixture_read("ONIMCONNECTORMESSAGEADD.form", &len);
+	char *b, *p, *end, *v, was;
+	char ka[64];
+
+	snprintf(ka, sizeof(ka), "%s", key_of(a, 0));
+	ck_assert_ptr_nonnull(b = strdup(a));
+	for (p = b; p < b + len; p = end + 1) {
+		end = p + strcspn(p, "&");
+		ck_assert_ptr_nonnull(v = memchr(p, '=', (size_t)(end - p)));
+		/* the first byte of the value that is not in an escape */
+		for (i = 1; v + i < end && (v[i] == '%' || v[i] == '+');)
+			i += v[i] == '%' ? 3 : 1;
+		ck_assert(v + i < end);
+		was = v[i];
+		v[i] = was == 'Z' ? 'Y' : 'Z';
+		if (strncmp(p, "data", 4) == 0 ||
+		    strncmp(p, "event=", 6) == 0) {
+			ck_assert_msg(strcmp(ka, key_of(b, 0)) != 0,
+			    "%.*s: same key", (int)(v - p), p);
+			n++;
+		} else
+			ck_assert_msg(strcmp(ka, key_of(b, 0)) == 0,
+			    "%.*s: other key", (int)(v - p), p);
+		v[i] = was;
+		ck_assert_str_eq(ka, key_of(b, 0));
+	}
+	/* event, CONNECTOR, LINE and the message's five values */
+	ck_assert_uint_eq(n, 8);
+	free(b);
+	free(a);
+}
+END_TEST
+
 START_TEST(key_differs_by_portal)
 {
 	const char *body = "event=ONX&data[A]=1";
@@ -800,6 +872,8 @@ event_suite(void)
 	tcase_add_test(core, data_kept_auth_dropped);
 	tcase_add_test(core, key_identity);
 	tcase_add_test(core, key_differs_by_portal);
+	tcase_add_test(core, key_same_content_same_key);
+	tcase_add_test(core, key_any_content_byte);
 	tcase_add_loop_test(core, records_hold_all_data, 0, n);
 	tcase_add_test(core, context_kept);
 	tcase_add_test(core, other_event_generic);

@@ -160,6 +160,74 @@ test_context() {
 	    and map(.data.im.message_id) == ["86497", "86498"]' "$NEW"
 }
 
+# set_field FILE NAME VALUE: a copy of a form body with NAME's value
+# replaced (NAME added when absent); prints the copy's path.
+set_field() {
+	local out
+	out=$IN/$(basename "$1").$2.$3
+	if grep -q "\(^\|&\)$2=" "$1"; then
+		sed "s/\(^\|&\)$2=[^&]*/\1$2=$3/" "$1" >"$out"
+	else
+		{ cat "$1"; printf '&%s=%s' "$2" "$3"; } >"$out"
+	fi
+	printf '%s\n' "$out"
+}
+
+# post_copy PORTAL BODY HANDLER TS: BODY with that event_handler_id and
+# ts, accepted as one record.
+post_copy() {
+	accepted "copies: ${2##*/} handler $3 ts $4" 1 "$1" cgi "$FORM" \
+	    "$(set_field "$(set_field "$2" event_handler_id "$3")" ts "$4")" \
+	    "B24HOOK_LOG_DIR=$LOGS"
+}
+
+# The key identifies content, and README's jq program drops only copies:
+# a message (A), its copy from a second binding (another event_handler_id,
+# ts a second later), an edit (B), the edit undone (A again, with its own
+# copy), then an install and the same install again later.
+test_copies() {
+	local name=ONIMCONNECTORMESSAGEADD a b log portal prog=$T/run/dedupe.jq
+	local ka kb LOGS=$T/logs/copies
+	mkdir -p "$LOGS"
+	portal=$(fixture_portal $name)
+	a=$FIXTURES/$name.form
+	b=$(make_variant edited.form $name 's/Guten+Tag/Guten+Abend/')
+	post_copy "$portal" "$a" 555 1773759161
+	post_copy "$portal" "$a" 556 1773759162
+	post_copy "$portal" "$b" 555 1773759400
+	post_copy "$portal" "$a" 555 1773759700
+	post_copy "$portal" "$a" 556 1773759701
+	log=$LOGS/$portal.jsonl
+	ka=$(jq -r .key "$log" | sed -n 1p)
+	kb=$(jq -r .key "$log" | sed -n 3p)
+	assert_eq "copies: A, its copy, B, A again and its copy: keys" \
+	    "$ka $ka $kb $ka $ka" "$(jq -r .key "$log" | paste -sd ' ')"
+	check "copies: B has a key of its own" test "$ka" != "$kb"
+	# README's program, as printed there
+	awk '/^```jq$/ { f = 1; b = ""; next }
+	    /^```$/ && f { f = 0; if (b ~ /foreach inputs/) printf "%s", b }
+	    f { b = b $0 "\n" }' "$E2E_ROOT/README.md" >"$prog"
+	check "README has the jq program" grep -q 'foreach inputs' "$prog"
+	assert_eq "README's program keeps A, B and A again, drops the copies" \
+	    "555 1773759161,555 1773759400,555 1773759700" \
+	    "$(jq -cn -f "$prog" "$log" | jq -r '"\(.event_handler_id) \(.ts)"' |
+	    paste -sd ,)"
+
+	name=ONAPPINSTALL
+	portal=$(fixture_portal $name)
+	accepted "install" 1 "$portal" cgi "$FORM" "$FIXTURES/$name.form" \
+	    "B24HOOK_LOG_DIR=$LOGS"
+	accepted "install again, later" 1 "$portal" cgi "$FORM" \
+	    "$(set_field "$FIXTURES/$name.form" ts 1790000000)" \
+	    "B24HOOK_LOG_DIR=$LOGS"
+	log=$LOGS/$portal.jsonl
+	assert_eq "install twice: one key" 1 "$(jq -r .key "$log" | sort -u |
+	    wc -l | tr -d ' ')"
+	assert_eq "README's program keeps both installs" \
+	    "1714640000,1790000000" \
+	    "$(jq -cn -f "$prog" "$log" | jq -r .ts | paste -sd ,)"
+}
+
 test_bad_bodies() {
 	local auth body
 	auth=$(auth_pairs)
@@ -272,6 +340,7 @@ test_fixtures
 test_form_variants
 test_limits
 test_context
+test_copies
 test_bad_bodies
 test_forbidden
 test_http
