@@ -103,6 +103,7 @@ struct context {
 	const char *portal;
 	const json_t *body;
 	const json_t *data; /* may be NULL */
+	json_t *context;    /* data but its items, for item records; or NULL */
 	char received[40];
 	struct key_context key; /* portal, event, data: hashed once */
 };
@@ -330,11 +331,13 @@ dump_line(const json_t *record, struct buf *out)
 
 /*
  * Build the record of one item and append it to out; item is NULL for an
- * event without items, whose record carries the whole data.  jansson
- * keeps members in insertion order, which is the record order.  Names
- * and values go in unchecked (the _nocheck calls): names are literals,
- * and every string is valid UTF-8 already (the decoders check the body;
- * the portal comes from the allow-list, the rest is ASCII made here).
+ * event without items, whose record carries the whole data.  An item's
+ * record borrows the context all share (json_object_set takes a
+ * reference, not a copy).  jansson keeps members in insertion order,
+ * which is the record order.  Names and values go in unchecked (the
+ * _nocheck calls): names are literals, and every string is valid UTF-8
+ * already (the decoders check the body; the portal comes from the
+ * allow-list, the rest is ASCII made here).
  */
 static int
 record_append(const struct context *c, const json_t *item, size_t index,
@@ -355,6 +358,9 @@ record_append(const struct context *c, const json_t *item, size_t index,
 	    key_finish(&c->key, item, key) == -1 ||
 	    json_object_set_new_nocheck(record, "key",
 		json_string_nocheck(key)) == -1 ||
+	    (item != NULL && c->context != NULL &&
+		json_object_set_nocheck(record, "context", c->context) ==
+		    -1) ||
 	    (data != NULL &&
 		json_object_set_nocheck(record, "data", data) == -1)) {
 		err_set(err, ERR_INTERNAL, "out of memory building a record");
@@ -393,6 +399,41 @@ items_get(const json_t *items, size_t i)
 	return json_is_array(items) ? json_array_get(items, i) : items;
 }
 
+/*
+ * context_make: *out = a new object of data's members but items_key (the
+ * same values, referenced), or NULL when there are none.  -1 when memory
+ * runs out.
+ */
+static int
+context_make(const json_t *data, const char *items_key, json_t **out)
+{
+	const char *k;
+	json_t *v;
+
+	*out = NULL;
+	if (json_object_size(data) < 2)
+		return 0;
+	if ((*out = json_object()) == NULL)
+		return -1;
+	json_object_foreach((json_t *)data, k, v)
+		if (strcmp(k, items_key) != 0 &&
+		    json_object_set_nocheck(*out, k, v) == -1) {
+			json_decref(*out);
+			*out = NULL;
+			return -1;
+		}
+	return 0;
+}
+
+/* json_dump_callback's sink: counts, and stops past LIMIT_CONTEXT. */
+static int
+count_context(const char *buffer, size_t size, void *n)
+{
+	(void)buffer;
+	*(size_t *)n += size;
+	return *(size_t *)n > LIMIT_CONTEXT ? -1 : 0;
+}
+
 static void
 format_received(const struct timespec *t, char *s, size_t size)
 {
@@ -413,7 +454,8 @@ event_records(const json_t *body, const char *portal,
 	char event[LIMIT_EVENT + 1];
 	const json_t *items = NULL;
 	const char *name;
-	size_t i, n = 0;
+	size_t i, n = 0, size = 0;
+	int rc = -1;
 
 	name = json_string_value(json_object_get(body, "event"));
 	if (name == NULL || *name == '\0' || strlen(name) > LIMIT_EVENT)
@@ -422,6 +464,11 @@ event_records(const json_t *body, const char *portal,
 		event[i] = (char)toupper((unsigned char)name[i]);
 	event[i] = '\0';
 	c.event = event;
+	/* every record copies the domain: the bound on records counts it */
+	if (json_string_length(json_object_get(json_object_get(body, "auth"),
+		"domain")) > LIMIT_DOMAIN)
+		return err_set(err, ERR_LIMIT_EXCEEDED, "limit=domain max=%d",
+		    LIMIT_DOMAIN);
 	c.data = json_object_get(body, "data");
 	c.shape = shape_find(event);
 	format_received(received, c.received, sizeof(c.received));
@@ -430,19 +477,33 @@ event_records(const json_t *body, const char *portal,
 		items = json_object_get(c.data, c.shape->items);
 		n = items_count(items);
 	}
-	if (key_start(&c.key, portal, event, c.data,
-		n > 0 ? c.shape->items : NULL) == -1)
-		return err_set(err, ERR_INTERNAL, "out of memory for a key");
-	if (n == 0) {
-		if (record_append(&c, NULL, 0, 0, out, err) == -1)
-			return -1;
-		*nrecords += 1;
-		return 0;
+	if (n > 0 && context_make(c.data, c.shape->items, &c.context) == -1)
+		return err_set(err, ERR_INTERNAL, "out of memory for context");
+	/* every item's record copies the context: bounded when there are two */
+	if (n > 1 && c.context != NULL &&
+	    json_dump_callback(c.context, count_context, &size,
+		JSON_COMPACT) == -1) {
+		if (size > LIMIT_CONTEXT)
+			err_set(err, ERR_LIMIT_EXCEEDED, "limit=context max=%d",
+			    LIMIT_CONTEXT);
+		else
+			err_set(err, ERR_INTERNAL, "out of memory for context");
+		goto fail;
 	}
+	if (key_start(&c.key, portal, event, c.data,
+		n > 0 ? c.shape->items : NULL) == -1) {
+		err_set(err, ERR_INTERNAL, "out of memory for a key");
+		goto fail;
+	}
+	if (n == 0 && record_append(&c, NULL, 0, 0, out, err) == -1)
+		goto fail;
 	for (i = 0; i < n; i++)
 		if (record_append(&c, items_get(items, i), i, n, out, err) ==
 		    -1)
-			return -1;
-	*nrecords += n;
-	return 0;
+			goto fail;
+	*nrecords += n > 0 ? n : 1;
+	rc = 0;
+fail:
+	json_decref(c.context);
+	return rc;
 }

@@ -1,10 +1,15 @@
 /*
- * The record key: a digest that is the same for a re-delivered identical
- * item and differs for different items.  Bitrix24 has no per-event id and
- * delivers copies when a handler is bound twice
- * (../shared/bitrix24-events.md section 5), so the key is built from what
- * identifies an item: portal, event and the item's content with its
- * context in data -- never ts, event_handler_id or the arrival time.
+ * The record key: a digest of what an item says, built from portal,
+ * event and the item's content with its context in data (the whole data
+ * for an event without items) -- never ts, event_handler_id, the domain,
+ * the arrival time or the encoding.  It identifies content, not a
+ * delivery.  Bitrix24 has no per-event id and delivers copies when a
+ * handler is bound twice (../shared/bitrix24-events.md section 5), each
+ * with its own event_handler_id and a ts equal or a second later: they
+ * have equal keys.  So has the same content sent again later, a reinstall
+ * or an edit A -> B -> A.  Equal keys are copies of one delivery only
+ * when their ts are at most 5 seconds apart (README, "Copies and the
+ * key", gives the rule and a jq program); any content byte changes it.
  */
 #ifndef KEY_H
 #define KEY_H
@@ -30,9 +35,10 @@ struct key_context {
  * key_start: begin the keys of one event in ctx.  portal and event
  * (upper-case) are NUL-terminated; data (may be NULL) is the event's
  * data; when items_key is not NULL, data[items_key] holds the items and
- * is left out of the context, so two items of one event get different
- * keys and the same item re-delivered in a batch of other size keeps its
- * key.  All borrowed for this call only.
+ * is left out of the context (what their records carry as context), so
+ * two items of one event get different keys and the same item sent again
+ * in a batch of other size keeps its key.  All borrowed for this call
+ * only.
  * The content is encoded canonically: object keys sorted, integers,
  * booleans and strings compared as the wire sends them ("105" and 105
  * are one value, true is "1"), so a form body and its JSON drawing give

@@ -28,14 +28,67 @@
 #define LIMIT_KEY 512
 
 /*
- * bytes: records one request may produce from a body of at most b bytes.
- * Each body byte lands in at most one item's data plus one normalised
- * copy, and each record adds a head of a few hundred bytes.  JSON keeps
- * text as it is but writes a control byte as six (\u00XX), so only a body
- * made mostly of control bytes can pass this; it is refused with 400
- * limit_exceeded, never cut.
+ * bytes: auth[domain], copied into every record; over it, 400
+ * limit_exceeded before any record is built.  A host name is at most 253
+ * bytes (RFC 1035); a portal's is a few dozen.
  */
-#define LIMIT_RECORDS(b) (4 * (size_t)(b) + (size_t)LIMIT_PAIRS * 1024)
+#define LIMIT_DOMAIN 253
+/*
+ * bytes: the compact JSON of the context (data but its item list) of an
+ * event of two or more items, which every item's record copies, and its
+ * CONNECTOR again as connector; over it, 400 limit_exceeded.  The context
+ * portals send is CONNECTOR and LINE, {"CONNECTOR":"myconnector",
+ * "LINE":"107"}: 40 bytes.  512 leaves room for a connector id ten times
+ * as long and keys unknown today, while each byte allowed here is up to
+ * 2 * LIMIT_PAIRS bytes of records.  The context of one item is copied
+ * once, like any body byte, and is not limited.
+ */
+#define LIMIT_CONTEXT 512
+
+/*
+ * bytes: what a record holds that is neither a copy of body bytes
+ * LIMIT_RECORDS counts nor the domain or context: member names and
+ * punctuation, v, received, key, item and items, an event of the shapes'
+ * at most 26 bytes (LIMIT_EVENT, 128, for an event of one record), a
+ * member_id of LIMIT_MEMBER_ID bytes, integers of 20 characters
+ * (event_handler_id, ts, user_id, line, every normalised id) and the
+ * quotes and brackets of the normalised strings.  The dialog events,
+ * with the most normalised fields, come to 578 (check_event's
+ * record_head measures every shape).
+ */
+#define LIMIT_RECORD_FIXED 600
+/*
+ * bytes: the most a record holds beside copies of its own body bytes:
+ * the fixed part, the domain (a byte written as at most six, \u00XX),
+ * the context and its CONNECTOR again as connector.
+ */
+#define LIMIT_RECORD_HEAD \
+	(LIMIT_RECORD_FIXED + 6 * LIMIT_DOMAIN + 2 * LIMIT_CONTEXT)
+/*
+ * bytes: records one request may produce from a body of b bytes, derived
+ * from what a record copies.  A value lands in at most two places, its
+ * item's data (or the whole data, or the context of a single item) and
+ * one normalised field, each in at most twice the bytes the value takes
+ * on the wire with its = and & (JSON: its comma), as " is written \",
+ * %01 \u0001 and =Y& true; a name is written once, [k] as "k":{}, in at
+ * most 7/3 of its bytes ("data" itself is not written, which pays the
+ * commas): 4 b in all.  Beside that each record holds at most
+ * LIMIT_RECORD_HEAD bytes.  There is one record per item, or one for an
+ * event without items; an item takes at least one form pair or JSON
+ * value (at most LIMIT_PAIRS) and at least two bytes (JSON's "0,"): at
+ * most min(b / 2, LIMIT_PAIRS) + 1 records.  A body at that ceiling
+ * comes within 15% of the bound (check_request, ceiling_form and
+ * ceiling_json).  Two kinds of body can pass it, neither sent by a
+ * portal: form bodies with raw control bytes (each written as six;
+ * http_build_query and curl escape them) and JSON with real numbers (0.1
+ * is written as 0.10000000000000001).  Past it, 400 limit_exceeded,
+ * never cut.
+ */
+#define LIMIT_RECORDS(b) \
+	(4 * (size_t)(b) + \
+	    ((size_t)(b) / 2 < LIMIT_PAIRS ? (size_t)(b) / 2 + 1 \
+					   : (size_t)LIMIT_PAIRS + 1) * \
+		(size_t)LIMIT_RECORD_HEAD)
 
 /* bytes: one allow-list line, newline excluded; longer lines are skipped */
 #define LIMIT_ALLOWLIST_LINE 1024

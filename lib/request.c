@@ -180,7 +180,8 @@ request_process(const char *body, size_t len, enum media media,
 	int rc = -1;
 
 	memset(o, 0, sizeof(*o));
-	r->records.max = LIMIT_RECORDS(s->max_body);
+	/* what this body can make, not what the largest body could */
+	r->records.max = LIMIT_RECORDS(len);
 	if (decode_body(media, body, len, &root, &o->err) == -1 ||
 	    identify(root, o, &member_id, &token) == -1 ||
 	    verify(member_id, token, s, &r->allowlist, o, &portal) == -1 ||

@@ -97,7 +97,8 @@ struct responder {
  * the event into records (event.h, in r->records) and append them to the
  * portal's log in one append, through r->sink, which keeps the log open
  * for the next request (sink.h).  body may be r->body's data.  received
- * is the arrival time written to the records.
+ * is the arrival time written to the records.  The records of len bytes
+ * of body may take LIMIT_RECORDS(len) bytes.
  * Returns 0 when every record is on disk (o->records set), or -1 with
  * o->err saying why: ERR_MALFORMED_BODY, ERR_INVALID_UTF8,
  * ERR_LIMIT_EXCEEDED, ERR_NOT_AN_EVENT (no event key: a placement or

@@ -192,7 +192,7 @@ START_TEST(key_order)
 	static const char *const order[] = { "v", "received", "event",
 		"event_handler_id", "ts", "member_id", "domain", "user_id",
 		"item", "items", "connector", "line", "chat_id", "message_id",
-		"external_chat_id", "key", "data", NULL };
+		"external_chat_id", "key", "context", "data", NULL };
 	json_t *list = fixture_records("ONIMCONNECTORMESSAGEADD.form");
 	json_t *rec = json_array_get(list, 0);
 	const char *k;
@@ -260,7 +260,10 @@ START_TEST(no_secret_in_any_record)
 }
 END_TEST
 
-/* Both encodings of one event give the same records but for data. */
+/*
+ * Both encodings of one event give the same records but for data and
+ * context, which keep each encoding's values.
+ */
 START_TEST(form_and_json_agree)
 {
 	char name[128];
@@ -277,11 +280,113 @@ START_TEST(form_and_json_agree)
 		b = json_array_get(json, i);
 		json_object_del(a, "data");
 		json_object_del(b, "data");
+		json_object_del(a, "context");
+		json_object_del(b, "context");
 		ck_assert_msg(json_equal(a, b), "%s: record %zu differs",
 		    expects[_i].fixture, i);
 	}
 	json_decref(form);
 	json_decref(json);
+}
+END_TEST
+
+/*
+ * An event's records hold all of its data: an item's record has the item
+ * as data and every other member of data as context (absent when there
+ * is none), so data is put back together from them.
+ */
+static void
+check_reassembles(const char *name)
+{
+	enum media media = strstr(name, ".json") ? MEDIA_JSON : MEDIA_FORM;
+	struct err err = { 0 };
+	json_t *root, *data, *list, *rec, *context, *items;
+	const char *k, *items_key;
+	json_t *v;
+	size_t len, i;
+	char *body = fixture_read(name, &len);
+
+	ck_assert_int_eq(decode_body(media, body, len, &root, &err), 0);
+	data = json_object_get(root, "data");
+	list = fixture_records(name);
+	for (i = 0; i < json_array_size(list); i++) {
+		rec = json_array_get(list, i);
+		if (json_object_get(rec, "item") == NULL) {
+			ck_assert_msg(json_equal(json_object_get(rec, "data"),
+					  data),
+			    "%s: data not whole", name);
+			ck_assert_ptr_null(json_object_get(rec, "context"));
+			continue;
+		}
+		context = json_object_get(rec, "context");
+		ck_assert_msg(context == NULL || json_object_size(context) > 0,
+		    "%s: empty context", name);
+		/* the one member of data not in context holds the items */
+		items_key = NULL;
+		json_object_foreach(data, k, v) {
+			if (json_object_get(context, k) == NULL) {
+				ck_assert_msg(items_key == NULL,
+				    "%s: %s and %s missing", name, items_key,
+				    k);
+				items_key = k;
+			} else
+				ck_assert_msg(json_equal(json_object_get(
+						      context, k),
+						  v),
+				    "%s: context.%s differs", name, k);
+		}
+		ck_assert_ptr_nonnull(items_key);
+		ck_assert_uint_eq(json_object_size(context) + 1,
+		    json_object_size(data));
+		items = json_object_get(data, items_key);
+		ck_assert(json_equal(json_object_get(rec, "data"),
+		    json_is_array(items) ? json_array_get(items, i) : items));
+	}
+	json_decref(list);
+	json_decref(root);
+	free(body);
+}
+
+START_TEST(records_hold_all_data)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s.form", expects[_i].fixture);
+	check_reassembles(name);
+	snprintf(name, sizeof(name), "%s.json", expects[_i].fixture);
+	check_reassembles(name);
+}
+END_TEST
+
+/*
+ * What the portal sent beside the items stays in every item's record:
+ * a LINE that is not an integer (so no line member) and an unknown key.
+ */
+START_TEST(context_kept)
+{
+	const char *body = "event=ONIMCONNECTORMESSAGEADD&data[CONNECTOR]=c&"
+			   "data[LINE]=107a&data[EXTRA]=kept-where%3F&"
+			   "data[MESSAGES][0][im][message_id]=1&"
+			   "data[MESSAGES][1][im][message_id]=2";
+	json_t *list = records_of(body, strlen(body), MEDIA_FORM, PORTAL_A,
+	    4096);
+	json_t *want = json_pack("{ss,ss,ss}", "CONNECTOR", "c", "LINE",
+	    "107a", "EXTRA", "kept-where?");
+	json_t *rec;
+	size_t i;
+
+	ck_assert_uint_eq(json_array_size(list), 2);
+	json_array_foreach(list, i, rec) {
+		ck_assert(json_equal(json_object_get(rec, "context"), want));
+		ck_assert_ptr_null(json_object_get(rec, "line"));
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(rec, "connector")), "c");
+		ck_assert_int_eq(json_integer_value(
+				     json_object_get(rec, "message_id")),
+		    (json_int_t)i + 1);
+	}
+	json_decref(want);
+	json_decref(list);
 }
 END_TEST
 
@@ -332,6 +437,78 @@ START_TEST(key_identity)
 	    key_of("event=ONIMCONNECTORMESSAGEDELETE&data[LINE]=2&"
 		   "data[MESSAGES][0][message][id]=b",
 		0));
+}
+END_TEST
+
+/*
+ * The key identifies content, not a delivery: copies of one delivery (a
+ * handler bound twice: another event_handler_id, a ts a second later)
+ * and the same content sent again later (a reinstall) have equal keys.
+ */
+START_TEST(key_same_content_same_key)
+{
+	size_t len;
+	char *body = fixture_read("ONAPPINSTALL.form", &len), *again, *at;
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s", key_of(body, 0));
+	ck_assert_ptr_nonnull(at = strstr(body, "ts=1714640000"));
+	ck_assert_ptr_nonnull(again = malloc(len + 64));
+	snprintf(again, len + 64, "%.*sts=1790000000&event_handler_id=7%s",
+	    (int)(at - body), body, at + strlen("ts=1714640000"));
+	ck_assert_str_eq(k, key_of(again, 0));
+	free(again);
+	free(body);
+	body = fixture_read("ONIMCONNECTORMESSAGEADD.form", &len);
+	snprintf(k, sizeof(k), "%s", key_of(body, 0));
+	ck_assert_ptr_nonnull(at = strstr(body, "event_handler_id=555"));
+	at[strlen("event_handler_id=55")] = '6';
+	ck_assert_ptr_nonnull(at = strstr(body, "ts=1773759161"));
+	at[strlen("ts=177375916")] = '2';
+	ck_assert_str_eq(k, key_of(body, 0));
+	free(body);
+}
+END_TEST
+
+/*
+ * Any byte of content changes the key (A, then B), and the content comes
+ * back to its key (A again): each value of the fixture's event and data,
+ * the context's included, has one byte changed in turn.  What is not
+ * content (ts, event_handler_id, auth) does not count.
+ */
+START_TEST(key_any_content_byte)
+{
+	size_t len, i, n = 0;
+	char *a = fixture_read("ONIMCONNECTORMESSAGEADD.form", &len);
+	char *b, *p, *end, *v, was;
+	char ka[64];
+
+	snprintf(ka, sizeof(ka), "%s", key_of(a, 0));
+	ck_assert_ptr_nonnull(b = strdup(a));
+	for (p = b; p < b + len; p = end + 1) {
+		end = p + strcspn(p, "&");
+		ck_assert_ptr_nonnull(v = memchr(p, '=', (size_t)(end - p)));
+		/* the first byte of the value that is not in an escape */
+		for (i = 1; v + i < end && (v[i] == '%' || v[i] == '+');)
+			i += v[i] == '%' ? 3 : 1;
+		ck_assert(v + i < end);
+		was = v[i];
+		v[i] = was == 'Z' ? 'Y' : 'Z';
+		if (strncmp(p, "data", 4) == 0 ||
+		    strncmp(p, "event=", 6) == 0) {
+			ck_assert_msg(strcmp(ka, key_of(b, 0)) != 0,
+			    "%.*s: same key", (int)(v - p), p);
+			n++;
+		} else
+			ck_assert_msg(strcmp(ka, key_of(b, 0)) == 0,
+			    "%.*s: other key", (int)(v - p), p);
+		v[i] = was;
+		ck_assert_str_eq(ka, key_of(b, 0));
+	}
+	/* event, CONNECTOR, LINE and the message's five values */
+	ck_assert_uint_eq(n, 8);
+	free(b);
+	free(a);
 }
 END_TEST
 
@@ -464,43 +641,219 @@ START_TEST(records_limit)
 }
 END_TEST
 
+/* event_records on a tree, the error (if any) in *err. */
+static int
+records_try(const json_t *root, const char *portal, struct buf *out,
+    size_t *n, struct err *err)
+{
+	memset(err, 0, sizeof(*err));
+	*n = 0;
+	return event_records(root, portal, &received, out, n, err);
+}
+
+/* A domain is copied into every record: at most LIMIT_DOMAIN bytes. */
+START_TEST(domain_limit)
+{
+	char *d = malloc(LIMIT_DOMAIN + 2);
+	struct err err;
+	struct buf out;
+	json_t *root;
+	size_t n;
+
+	ck_assert_ptr_nonnull(d);
+	memset(d, 'd', LIMIT_DOMAIN);
+	d[LIMIT_DOMAIN] = '\0';
+	root = json_pack("{ss s{ss}}", "event", "ONX", "auth", "domain", d);
+	buf_init(&out, 1 << 16);
+	ck_assert_int_eq(records_try(root, PORTAL_A, &out, &n, &err), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, d));
+	buf_reset(&out);
+	strcat(d, "d");
+	json_object_set_new(json_object_get(root, "auth"), "domain",
+	    json_string(d));
+	ck_assert_int_eq(records_try(root, PORTAL_A, &out, &n, &err), -1);
+	ck_assert_int_eq(err.code, ERR_LIMIT_EXCEEDED);
+	ck_assert_str_eq(err.reason, "limit=domain max=253");
+	ck_assert_uint_eq(out.len, 0);
+	buf_free(&out);
+	json_decref(root);
+	free(d);
+}
+END_TEST
+
 /*
- * Many items beside a large context cost one pass over the context: a
- * 1 MiB body of 9,990 items took 10 s of CPU when every item's key
- * hashed the whole of data again (now well under a second, sanitizers
- * and all).
+ * An item event: CONNECTOR of clen bytes, so that the context is
+ * {"CONNECTOR":"..."} (clen + 16 bytes), beside items messages.
+ */
+static json_t *
+context_event(size_t clen, size_t items)
+{
+	char *c = malloc(clen + 1);
+	json_t *root, *list;
+	size_t i;
+
+	ck_assert_ptr_nonnull(c);
+	memset(c, 'c', clen);
+	c[clen] = '\0';
+	root = json_pack("{ss s{ss s[]}}", "event", "ONIMCONNECTORMESSAGEADD",
+	    "data", "CONNECTOR", c, "MESSAGES");
+	ck_assert_ptr_nonnull(root);
+	list = json_object_get(json_object_get(root, "data"), "MESSAGES");
+	for (i = 0; i < items; i++)
+		json_array_append_new(list, json_pack("{s{si}}", "im",
+						"message_id", (int)i));
+	free(c);
+	return root;
+}
+
+/*
+ * The context of two or more items is copied into each item's record: at
+ * most LIMIT_CONTEXT bytes of compact JSON.  One item's context is
+ * copied once and not limited.
+ */
+START_TEST(context_limit)
+{
+	size_t clen = LIMIT_CONTEXT - strlen("{\"CONNECTOR\":\"\"}"), n;
+	struct err err;
+	struct buf out;
+	json_t *root, *rec;
+
+	buf_init(&out, 1 << 20);
+	root = context_event(clen, 2);
+	ck_assert_int_eq(records_try(root, PORTAL_A, &out, &n, &err), 0);
+	ck_assert_uint_eq(n, 2);
+	rec = json_loadb(out.data, strcspn(out.data, "\n"), 0, NULL);
+	ck_assert_ptr_nonnull(json_object_get(rec, "context"));
+	ck_assert_uint_eq(json_dumpb(json_object_get(rec, "context"), NULL, 0,
+			      JSON_COMPACT),
+	    LIMIT_CONTEXT);
+	json_decref(rec);
+	json_decref(root);
+	buf_reset(&out);
+	root = context_event(clen + 1, 2);
+	ck_assert_int_eq(records_try(root, PORTAL_A, &out, &n, &err), -1);
+	ck_assert_int_eq(err.code, ERR_LIMIT_EXCEEDED);
+	ck_assert_str_eq(err.reason, "limit=context max=512");
+	ck_assert_uint_eq(out.len, 0);
+	json_decref(root);
+	root = context_event(clen + 1, 1);
+	ck_assert_int_eq(records_try(root, PORTAL_A, &out, &n, &err), 0);
+	ck_assert_uint_eq(n, 1);
+	json_decref(root);
+	buf_free(&out);
+}
+END_TEST
+
+/*
+ * A large context: one item's record holds it once; beside 9,990 items
+ * it is refused before any key or record is made, in one pass (each key
+ * once hashed the whole context: 10 s of CPU for a 1 MiB body).
  */
 START_TEST(items_beside_large_context)
 {
 	const size_t items = 9990, context = 900 * 1024;
-	struct err err = { 0 };
-	json_t *root, *data, *list;
+	struct err err;
 	struct buf out;
+	json_t *root;
 	clock_t start;
-	size_t i, n = 0;
-	char *big;
+	size_t n;
 
-	ck_assert_ptr_nonnull(big = malloc(context + 1));
-	memset(big, 'y', context);
-	big[context] = '\0';
-	root = json_pack("{s:s, s:{s:s, s:[]}}", "event",
-	    "ONIMCONNECTORMESSAGEADD", "data", "ZZZ", big, "MESSAGES");
-	ck_assert_ptr_nonnull(root);
-	data = json_object_get(root, "data");
-	list = json_object_get(data, "MESSAGES");
-	for (i = 0; i < items; i++)
-		json_array_append_new(list, json_string("x"));
 	buf_init(&out, LIMIT_RECORDS(1 << 20));
+	root = context_event(context, 1);
+	ck_assert_int_eq(records_try(root, PORTAL_B, &out, &n, &err), 0);
+	ck_assert_uint_gt(out.len, context);
+	json_decref(root);
+	buf_reset(&out);
+	root = context_event(context, items);
 	start = clock();
-	ck_assert_int_eq(
-	    event_records(root, PORTAL_B, &received, &out, &n, &err), 0);
-	ck_assert_uint_eq(n, items);
-	ck_assert_msg((double)(clock() - start) / CLOCKS_PER_SEC < 3.0,
-	    "%zu items took %.1f s of CPU", items,
+	ck_assert_int_eq(records_try(root, PORTAL_B, &out, &n, &err), -1);
+	ck_assert_msg((double)(clock() - start) / CLOCKS_PER_SEC < 0.5,
+	    "refusing %zu items took %.1f s of CPU", items,
 	    (double)(clock() - start) / CLOCKS_PER_SEC);
+	ck_assert_str_eq(err.reason, "limit=context max=512");
+	ck_assert_uint_eq(out.len, 0);
 	buf_free(&out);
 	json_decref(root);
-	free(big);
+}
+END_TEST
+
+/*
+ * LIMIT_RECORD_FIXED holds: for each shape, a record whose every value
+ * that is not a copy of its item or context is as long as it can be
+ * (20-character integers, a LIMIT_MEMBER_ID member_id, the longest event
+ * of the shape), its strings empty, has no more than that beside its
+ * data and context.
+ */
+START_TEST(record_head)
+{
+	/* the longest event of each shape, and where its items are */
+	static const char *const events[][2] = {
+		{ "ONIMCONNECTORMESSAGEUPDATE", "MESSAGES" },
+		{ "ONOPENLINEMESSAGEDELETE", "DATA" },
+		{ "ONIMCONNECTORDIALOGFINISH", "DATA" },
+		{ "ONSESSIONFINISH", "DATA" },
+		{ "ONOPENLINEMESSAGEUPDATE", "DATA" },
+		{ "ONIMCONNECTORSTATUSDELETE", NULL },
+		{ "ONIMCONNECTORLINEDELETE", NULL }, { NULL, NULL } };
+	const json_int_t I = (json_int_t)(-9223372036854775807LL - 1);
+	char portal[LIMIT_MEMBER_ID + 1], event[LIMIT_EVENT + 1];
+	struct err err;
+	struct buf out;
+	json_t *item, *root, *rec, *data;
+	size_t i, n, head, most = 0;
+	char *line;
+
+	memset(portal, 'p', LIMIT_MEMBER_ID);
+	portal[LIMIT_MEMBER_ID] = '\0';
+	memset(event, 'E', LIMIT_EVENT);
+	event[LIMIT_EVENT] = '\0';
+	item = json_pack("{s{sIsI} s{sIsI} s{sssI} s{ss} "
+			 "s{sssIssss} s{sIsssIsI} s{sIss}}",
+	    "im", "chat_id", I, "message_id", I, "message", "id", I,
+	    "chat_id", I, "chat", "id", "", "chat_id", I, "user", "id", "",
+	    "connector", "connector_id", "", "line_id", I, "chat_id", "",
+	    "user_id", "", "session", "id", I, "closed", "N", "parent_id", I,
+	    "close_term", I, "line", "id", I, "name", "");
+	ck_assert_ptr_nonnull(item);
+	buf_init(&out, 1 << 20);
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		root = json_pack("{ss sI sI s{sssI} s{sssIsIss}}", "event",
+		    events[i][0] != NULL ? events[i][0] : event,
+		    "event_handler_id", I, "ts", I, "auth", "domain", "",
+		    "user_id", I, "data", "CONNECTOR", "", "LINE", I, "line", I,
+		    "connector", "");
+		ck_assert_ptr_nonnull(root);
+		if (events[i][1] != NULL)
+			json_object_set_new(json_object_get(root, "data"),
+			    events[i][1], json_pack("[OO]", item, item));
+		/* its data is the line id itself */
+		if (events[i][0] != NULL && strcmp(events[i][0],
+						"ONIMCONNECTORLINEDELETE") == 0)
+			json_object_set_new(root, "data", json_integer(I));
+		buf_reset(&out);
+		ck_assert_int_eq(records_try(root, portal, &out, &n, &err), 0);
+		line = strtok(out.data, "\n");
+		ck_assert_ptr_nonnull(rec = json_loads(line, 0, NULL));
+		head = strlen(line) + 1;
+		data = json_object_get(rec, "data");
+		head -= json_dumpb(data, NULL, 0, JSON_COMPACT);
+		if (json_object_get(rec, "context") != NULL)
+			head -= json_dumpb(json_object_get(rec, "context"),
+			    NULL, 0, JSON_COMPACT);
+		/* item 0 of 2 here; 9999 of 10000 at most */
+		if (json_object_get(rec, "item") != NULL)
+			head += strlen("999910000") - strlen("02");
+		ck_assert_msg(head <= LIMIT_RECORD_FIXED, "%s: %zu bytes",
+		    events[i][0] != NULL ? events[i][0] : "a 128-byte event",
+		    head);
+		most = head > most ? head : most;
+		json_decref(rec);
+		json_decref(root);
+	}
+	/* the bound is the dialog events' head, with little room */
+	ck_assert_uint_gt(most, LIMIT_RECORD_FIXED - 32);
+	buf_free(&out);
+	json_decref(item);
 }
 END_TEST
 
@@ -519,12 +872,19 @@ event_suite(void)
 	tcase_add_test(core, data_kept_auth_dropped);
 	tcase_add_test(core, key_identity);
 	tcase_add_test(core, key_differs_by_portal);
+	tcase_add_test(core, key_same_content_same_key);
+	tcase_add_test(core, key_any_content_byte);
+	tcase_add_loop_test(core, records_hold_all_data, 0, n);
+	tcase_add_test(core, context_kept);
 	tcase_add_test(core, other_event_generic);
 	tcase_add_test(core, missing_and_odd_values);
 	tcase_add_test(core, no_items_no_data);
 	tcase_add_test(core, session_data_list);
 	tcase_add_test(limits, records_limit);
 	tcase_add_test(limits, items_beside_large_context);
+	tcase_add_test(limits, domain_limit);
+	tcase_add_test(limits, context_limit);
+	tcase_add_test(limits, record_head);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

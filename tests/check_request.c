@@ -435,6 +435,120 @@ START_TEST(event_length)
 }
 END_TEST
 
+/*
+ * The review's amplification body, 69,210 bytes: a 60 KiB domain beside
+ * 250 messages (and a CONNECTOR filling it up) made 250 records of the
+ * domain each, 16 MB, refused only by the records limit.  The domain is
+ * refused now, before any record is made.
+ */
+START_TEST(amplified_domain)
+{
+	static const char head[] = "event=ONIMCONNECTORMESSAGEADD"
+				   "&auth[member_id]=" PORTAL
+				   "&auth[application_token]=" TOKEN
+				   "&auth[domain]=";
+	const size_t domain = 60 * 1024, len = 69210;
+	char *body = malloc(len + 1), *p;
+	struct outcome o;
+	size_t i;
+
+	ck_assert_ptr_nonnull(body);
+	p = stpcpy(body, head);
+	memset(p, 'd', domain);
+	p += domain;
+	for (i = 0; i < 250; i++)
+		p = stpcpy(p, "&data[MESSAGES][]=x");
+	p = stpcpy(p, "&data[CONNECTOR]=");
+	memset(p, 'c', len - (size_t)(p - body));
+	body[len] = '\0';
+	ck_assert_int_eq(process(body, MEDIA_FORM, &o), -1);
+	ck_assert_int_eq(o.err.code, ERR_LIMIT_EXCEEDED);
+	ck_assert_str_eq(o.err.reason, "limit=domain max=253");
+	ck_assert_uint_eq(log_lines(PORTAL), 0);
+	free(body);
+}
+END_TEST
+
+/* 20 characters: the longest integer a record holds */
+#define LONGEST_INT "-9223372036854775808"
+
+/*
+ * A body at the ceiling of what the limits let records amplify: as many
+ * items as LIMIT_PAIRS allows, each as short as the encoding allows,
+ * beside a domain of LIMIT_DOMAIN control bytes (six bytes each in a
+ * record), a context of LIMIT_CONTEXT bytes whose CONNECTOR is copied
+ * again, and integers of 20 characters.  It passes, and its records come
+ * within 15% of LIMIT_RECORDS of its length: the bound is tight.
+ */
+static void
+check_ceiling(enum media media)
+{
+	const char *ctx = "{\"CONNECTOR\":\"\",\"LINE\":\"" LONGEST_INT "\"}";
+	size_t clen = LIMIT_CONTEXT - strlen(ctx), len, items, i;
+	struct outcome o;
+	char *body;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = open_memstream(&body, &len));
+	if (media == MEDIA_FORM) {
+		/* 9 pairs beside the items */
+		items = LIMIT_PAIRS - 9;
+		fputs("event=ONIMCONNECTORMESSAGEADD&event_handler_id="
+		      LONGEST_INT "&ts=" LONGEST_INT "&auth[member_id]=" PORTAL
+		      "&auth[application_token]=" TOKEN "&auth[user_id]="
+		      LONGEST_INT "&data[LINE]=" LONGEST_INT "&auth[domain]=",
+		    f);
+		for (i = 0; i < LIMIT_DOMAIN; i++)
+			fputs("%01", f);
+		fputs("&data[CONNECTOR]=", f);
+		for (i = 0; i < clen; i++)
+			fputc('c', f);
+		for (i = 0; i < items; i++)
+			fputs("&data[MESSAGES][]", f);
+	} else {
+		/* 12 values beside the items; LINE a string, as in the form */
+		items = LIMIT_PAIRS - 12;
+		fputs("{\"event\":\"ONIMCONNECTORMESSAGEADD\","
+		      "\"event_handler_id\":" LONGEST_INT ",\"ts\":" LONGEST_INT
+		      ",\"auth\":{\"member_id\":\"" PORTAL "\","
+		      "\"application_token\":\"" TOKEN "\",\"user_id\":"
+		      LONGEST_INT ",\"domain\":\"",
+		    f);
+		for (i = 0; i < LIMIT_DOMAIN; i++)
+			fputs("\\u0001", f);
+		fputs("\"},\"data\":{\"CONNECTOR\":\"", f);
+		for (i = 0; i < clen; i++)
+			fputc('c', f);
+		fputs("\",\"LINE\":\"" LONGEST_INT "\",\"MESSAGES\":[0", f);
+		for (i = 1; i < items; i++)
+			fputs(",0", f);
+		fputs("]}}", f);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(request_process(body, len, media, &settings,
+			     &responder, &received, &o),
+	    0);
+	ck_assert_uint_eq(o.records, items);
+	ck_assert_uint_eq(log_lines(PORTAL), items);
+	ck_assert_uint_le((size_t)log_size(PORTAL), LIMIT_RECORDS(len));
+	ck_assert_msg((size_t)log_size(PORTAL) > LIMIT_RECORDS(len) / 20 * 17,
+	    "%zu bytes of records, bound %zu", (size_t)log_size(PORTAL),
+	    LIMIT_RECORDS(len));
+	free(body);
+}
+
+START_TEST(ceiling_form)
+{
+	check_ceiling(MEDIA_FORM);
+}
+END_TEST
+
+START_TEST(ceiling_json)
+{
+	check_ceiling(MEDIA_JSON);
+}
+END_TEST
+
 static Suite *
 request_suite(void)
 {
@@ -457,6 +571,9 @@ request_suite(void)
 	tcase_add_test(limits, settings_body_ceiling);
 	tcase_add_test(limits, check_max_body);
 	tcase_add_test(limits, event_length);
+	tcase_add_test(limits, amplified_domain);
+	tcase_add_test(limits, ceiling_form);
+	tcase_add_test(limits, ceiling_json);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

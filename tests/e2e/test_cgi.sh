@@ -15,24 +15,31 @@ declare -A DISTINCT=(
 	    (.CLEAN | tostring) == "1"'
 	[ONIMCONNECTORDIALOGSTART]='.[0] | .session_closed == false and
 	    .session_id == 3282 and .line == 105 and
-	    .connector == "newcustomconnector" and .external_chat_id == "8"'
+	    .connector == "newcustomconnector" and .external_chat_id == "8" and
+	    .context.CONNECTOR == "newcustomconnector" and
+	    (.context.LINE | tostring) == "105"'
 	[ONIMCONNECTORDIALOGFINISH]='.[0] | .session_closed == true and
 	    .session_id == 3282 and .close_term == 10 and .line == 105'
 	[ONIMCONNECTORLINEDELETE]='.[0] | .line == 107 and
 	    (.data | tostring) == "107"'
 	[ONIMCONNECTORMESSAGEADD]='.[0] | .message_id == 86497 and
-	    .chat_id == 1807 and .external_chat_id == "channel-123"'
+	    .chat_id == 1807 and .external_chat_id == "channel-123" and
+	    (.context | keys) == ["CONNECTOR", "LINE"] and
+	    .context.CONNECTOR == "myconnector" and
+	    (.context.LINE | tostring) == "107"'
 	[ONIMCONNECTORMESSAGEUPDATE]='.[0] | .message_id == 86501 and
 	    .external_message_ids == ["ext-msg-005"]'
 	[ONIMCONNECTORMESSAGEDELETE]='map(.message_id) == [86501, 86502] and
 	    map(.external_message_ids) == [["ext-msg-005"], ["ext-msg-006"]] and
-	    map(.item) == [0, 1] and map(.items) == [2, 2]'
+	    map(.item) == [0, 1] and map(.items) == [2, 2] and
+	    (map(.context | .LINE |= tostring) | unique) ==
+	    [{"CONNECTOR": "myconnector", "LINE": "107"}]'
 	[ONIMCONNECTORSTATUSDELETE]='.[0] | .connector == "myconnector" and
 	    .line == 107'
 	[ONOPENLINEMESSAGEADD]='.[0] | .message_id == 99120 and .line == 128 and
-	    .connector == "livechat"'
+	    .connector == "livechat" and .context.CONNECTOR == "livechat"'
 	[ONSESSIONSTART]='.[0] | .line_name == "linename" and .line == 128 and
-	    .chat_id == 10585'
+	    .chat_id == 10585 and (has("context") | not)'
 	[ONSESSIONFINISH]='.[0] | .line_name == "linename" and .line == 128'
 	[ONSESSIONFINISH.doc]='.[0] | .connector == "livechat" and
 	    .line == 128 and .chat_id == 10585'
@@ -136,6 +143,89 @@ test_limits() {
 make_variant() {
 	sed "$3" "$FIXTURES/$2.form" >"$IN/$1"
 	printf '%s\n' "$IN/$1"
+}
+
+# What a portal sends beside the items is in each item's record: a LINE
+# that is not an integer (no line then) and a key unknown today.
+test_context() {
+	local name=ONIMCONNECTORMESSAGEADD portal body
+	portal=$(fixture_portal $name)
+	body=$(make_variant context.form $name \
+	    's/data%5BLINE%5D=107/data%5BLINE%5D=107a\&data%5BEXTRA%5D=kept-where%3F/;
+	    s/$/\&data%5BMESSAGES%5D%5B1%5D%5Bim%5D%5Bmessage_id%5D=86498/')
+	accepted "LINE=107a, EXTRA, two messages" 2 "$portal" cgi "$FORM" "$body"
+	check "LINE=107a, EXTRA: each record keeps them in .context" jq -se '
+	    length == 2 and all(.[]; .context == {"CONNECTOR": "myconnector",
+	    "LINE": "107a", "EXTRA": "kept-where?"} and (has("line") | not))
+	    and map(.data.im.message_id) == ["86497", "86498"]' "$NEW"
+}
+
+# set_field FILE NAME VALUE: a copy of a form body with NAME's value
+# replaced (NAME added when absent); prints the copy's path.
+set_field() {
+	local out
+	out=$IN/$(basename "$1").$2.$3
+	if grep -q "\(^\|&\)$2=" "$1"; then
+		sed "s/\(^\|&\)$2=[^&]*/\1$2=$3/" "$1" >"$out"
+	else
+		{ cat "$1"; printf '&%s=%s' "$2" "$3"; } >"$out"
+	fi
+	printf '%s\n' "$out"
+}
+
+# post_copy PORTAL BODY HANDLER TS: BODY with that event_handler_id and
+# ts, accepted as one record.
+post_copy() {
+	accepted "copies: ${2##*/} handler $3 ts $4" 1 "$1" cgi "$FORM" \
+	    "$(set_field "$(set_field "$2" event_handler_id "$3")" ts "$4")" \
+	    "B24HOOK_LOG_DIR=$LOGS"
+}
+
+# The key identifies content, and README's jq program drops only copies:
+# a message (A), its copy from a second binding (another event_handler_id,
+# ts a second later), an edit (B), the edit undone (A again, with its own
+# copy), then an install and the same install again later.
+test_copies() {
+	local name=ONIMCONNECTORMESSAGEADD a b log portal prog=$T/run/dedupe.jq
+	local ka kb LOGS=$T/logs/copies
+	mkdir -p "$LOGS"
+	portal=$(fixture_portal $name)
+	a=$FIXTURES/$name.form
+	b=$(make_variant edited.form $name 's/Guten+Tag/Guten+Abend/')
+	post_copy "$portal" "$a" 555 1773759161
+	post_copy "$portal" "$a" 556 1773759162
+	post_copy "$portal" "$b" 555 1773759400
+	post_copy "$portal" "$a" 555 1773759700
+	post_copy "$portal" "$a" 556 1773759701
+	log=$LOGS/$portal.jsonl
+	ka=$(jq -r .key "$log" | sed -n 1p)
+	kb=$(jq -r .key "$log" | sed -n 3p)
+	assert_eq "copies: A, its copy, B, A again and its copy: keys" \
+	    "$ka $ka $kb $ka $ka" "$(jq -r .key "$log" | paste -sd ' ')"
+	check "copies: B has a key of its own" test "$ka" != "$kb"
+	# README's program, as printed there
+	awk '/^```jq$/ { f = 1; b = ""; next }
+	    /^```$/ && f { f = 0; if (b ~ /foreach inputs/) printf "%s", b }
+	    f { b = b $0 "\n" }' "$E2E_ROOT/README.md" >"$prog"
+	check "README has the jq program" grep -q 'foreach inputs' "$prog"
+	assert_eq "README's program keeps A, B and A again, drops the copies" \
+	    "555 1773759161,555 1773759400,555 1773759700" \
+	    "$(jq -cn -f "$prog" "$log" | jq -r '"\(.event_handler_id) \(.ts)"' |
+	    paste -sd ,)"
+
+	name=ONAPPINSTALL
+	portal=$(fixture_portal $name)
+	accepted "install" 1 "$portal" cgi "$FORM" "$FIXTURES/$name.form" \
+	    "B24HOOK_LOG_DIR=$LOGS"
+	accepted "install again, later" 1 "$portal" cgi "$FORM" \
+	    "$(set_field "$FIXTURES/$name.form" ts 1790000000)" \
+	    "B24HOOK_LOG_DIR=$LOGS"
+	log=$LOGS/$portal.jsonl
+	assert_eq "install twice: one key" 1 "$(jq -r .key "$log" | sort -u |
+	    wc -l | tr -d ' ')"
+	assert_eq "README's program keeps both installs" \
+	    "1714640000,1790000000" \
+	    "$(jq -cn -f "$prog" "$log" | jq -r .ts | paste -sd ,)"
 }
 
 test_bad_bodies() {
@@ -249,6 +339,8 @@ POST_ENV=("B24HOOK_ALLOWLIST=$FIXTURES/allow.txt" "B24HOOK_LOG_DIR=$LOGS")
 test_fixtures
 test_form_variants
 test_limits
+test_context
+test_copies
 test_bad_bodies
 test_forbidden
 test_http

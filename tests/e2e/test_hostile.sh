@@ -180,12 +180,33 @@ rows_sizes() {
 	    "$(big value1m "$OK&x=" 1000000 v '')"
 	row "300,000 control bytes (6 bytes each in JSON)" 200 1 "" "$FORM" \
 	    "$(big ctl "$OK&x=" 300000 '\001' '')"
-	row "9,990 items beside an 800 KB context" 200 9990 "" "$FORM" \
+	row "one item beside an 800 KB context" 200 1 "" "$FORM" \
+	    "$(big item "event=ONIMCONNECTORMESSAGEADD&$A&data[ZZZ]=" \
+	    819200 z '&data[MESSAGES][]=x')"
+	row "9,990 items beside an 800 KB context" 400 limit_exceeded \
+	    "limit=context max=512" "$FORM" \
 	    "$(big items "event=ONIMCONNECTORMESSAGEADD&$A&data[ZZZ]=" \
 	    819200 z "$(rep 9990 '&data[MESSAGES][]=x')")"
-	row "a 500 KB field copied into 1,000 records" 400 limit_exceeded "" \
-	    "$FORM" "$(big amplify "event=ONIMCONNECTORMESSAGEADD&$A&data[CONNECTOR]=" \
+	row "a 500 KB field copied into 1,000 records" 400 limit_exceeded \
+	    "limit=context max=512" "$FORM" \
+	    "$(big amplify "event=ONIMCONNECTORMESSAGEADD&$A&data[CONNECTOR]=" \
 	    512000 c "$(rep 1000 '&data[MESSAGES][]=x')")"
+	# {"CONNECTOR":"..."} is 16 bytes beside the connector
+	row "a context of 512 bytes beside two items" 200 2 "" "$FORM" \
+	    "$(big ctx512 "event=ONIMCONNECTORMESSAGEADD&$A&data[CONNECTOR]=" \
+	    496 c '&data[MESSAGES][]=x&data[MESSAGES][]=y')"
+	row "a context of 513 bytes beside two items" 400 limit_exceeded \
+	    "limit=context max=512" "$FORM" \
+	    "$(big ctx513 "event=ONIMCONNECTORMESSAGEADD&$A&data[CONNECTOR]=" \
+	    497 c '&data[MESSAGES][]=x&data[MESSAGES][]=y')"
+	row "a domain of 253 bytes" 200 1 "" "$FORM" \
+	    "$(big dom253 "$OK&auth[domain]=" 253 d '')"
+	row "a domain of 254 bytes" 400 limit_exceeded "limit=domain max=253" \
+	    "$FORM" "$(big dom254 "$OK&auth[domain]=" 254 d '')"
+	row "a 60 KB domain beside 250 messages" 400 limit_exceeded \
+	    "limit=domain max=253" "$FORM" \
+	    "$(big dom60k "event=ONIMCONNECTORMESSAGEADD&$A&auth[domain]=" \
+	    61440 d "$(rep 250 '&data[MESSAGES][]=x')")"
 	# the megabytes above, checked: set aside (still secret-scanned) so
 	# the rows below do not checksum them again and again
 	assert_eq "$MODE: sizes: every log is whole records" ok \
