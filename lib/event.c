@@ -202,7 +202,10 @@ as_yn(const json_t *v)
 	return NULL;
 }
 
-/* One external id or a list of them (message.id of an update is a list). */
+/*
+ * One external id or a list of them (message.id of an update is a list);
+ * NULL when there is none, or when memory runs out.
+ */
 static json_t *
 as_strings(const json_t *v)
 {
@@ -212,17 +215,20 @@ as_strings(const json_t *v)
 	if ((list = json_array()) == NULL)
 		return NULL;
 	if (!json_is_array(v)) {
-		if ((s = as_string(v)) != NULL)
-			json_array_append_new(list, s);
+		if ((s = as_string(v)) != NULL &&
+		    json_array_append_new(list, s) == -1)
+			goto fail;
 	} else
 		for (i = 0; i < json_array_size(v); i++)
-			if ((s = as_string(json_array_get(v, i))) != NULL)
-				json_array_append_new(list, s);
-	if (json_array_size(list) == 0) {
-		json_decref(list);
-		return NULL;
-	}
+			if ((s = as_string(json_array_get(v, i))) != NULL &&
+			    json_array_append_new(list, s) == -1)
+				goto fail;
+	if (json_array_size(list) == 0)
+		goto fail;
 	return list;
+fail:
+	json_decref(list);
+	return NULL;
 }
 
 static json_t *
@@ -477,6 +483,10 @@ event_records(const json_t *body, const char *portal,
 		items = json_object_get(c.data, c.shape->items);
 		n = items_count(items);
 	}
+	/* one record each, every one copying the domain and context */
+	if (n > LIMIT_ITEMS)
+		return err_set(
+		    err, ERR_LIMIT_EXCEEDED, "limit=items max=%d", LIMIT_ITEMS);
 	if (n > 0 && context_make(c.data, c.shape->items, &c.context) == -1)
 		return err_set(err, ERR_INTERNAL, "out of memory for context");
 	/* every item's record copies the context: bounded when there are two */

@@ -47,11 +47,11 @@
  * the time the request arrived (UTC, written with microseconds).
  * On success returns 0 and adds the number of records to *nrecords.
  * On failure returns -1 with ERR_NOT_AN_EVENT (no usable "event"),
- * ERR_LIMIT_EXCEEDED (auth.domain over LIMIT_DOMAIN bytes, the context of
- * two or more items over LIMIT_CONTEXT bytes of compact JSON, both
- * checked before any record is built; or out->max reached) or
- * ERR_INTERNAL; out may then hold part of the records and must be
- * discarded.
+ * ERR_LIMIT_EXCEEDED (auth.domain over LIMIT_DOMAIN bytes, over
+ * LIMIT_ITEMS items, the context of two or more items over LIMIT_CONTEXT
+ * bytes of compact JSON, all checked before any record is built; or
+ * out->max reached) or ERR_INTERNAL; out may then hold part of the
+ * records and must be discarded.
  */
 int event_records(const json_t *body, const char *portal,
     const struct timespec *received, struct buf *out, size_t *nrecords,

@@ -19,6 +19,15 @@
  */
 #define LIMIT_PAIRS 10000
 /*
+ * count: items of one event (its MESSAGES or DATA list), a record each;
+ * over it, 400 limit_exceeded before any key or record is built.  Each
+ * record copies the domain and context: 10,000 items of two bytes ("0,")
+ * would make 30 MB of records from a 20 KB body.  A portal's batch is
+ * about a hundred messages, and PHP's max_input_vars (1000) leaves a PHP
+ * handler no more than 1000 pairs, its items included.
+ */
+#define LIMIT_ITEMS 1000
+/*
  * levels: keys on the path to a value ("a=1" is 1, "a[b][c]=1" is 3, the
  * same for JSON); over it, 400 limit_exceeded.  Real events use at most 7;
  * PHP's max_input_nesting_level is 64.
@@ -40,7 +49,7 @@
  * portals send is CONNECTOR and LINE, {"CONNECTOR":"myconnector",
  * "LINE":"107"}: 40 bytes.  512 leaves room for a connector id ten times
  * as long and keys unknown today, while each byte allowed here is up to
- * 2 * LIMIT_PAIRS bytes of records.  The context of one item is copied
+ * 2 * LIMIT_ITEMS bytes of records.  The context of one item is copied
  * once, like any body byte, and is not limited.
  */
 #define LIMIT_CONTEXT 512
@@ -53,7 +62,7 @@
  * member_id of LIMIT_MEMBER_ID bytes, integers of 20 characters
  * (event_handler_id, ts, user_id, line, every normalised id) and the
  * quotes and brackets of the normalised strings.  The dialog events,
- * with the most normalised fields, come to 578 (check_event's
+ * with the most normalised fields, come to 576 (check_event's
  * record_head measures every shape).
  */
 #define LIMIT_RECORD_FIXED 600
@@ -74,20 +83,19 @@
  * most 7/3 of its bytes ("data" itself is not written, which pays the
  * commas): 4 b in all.  Beside that each record holds at most
  * LIMIT_RECORD_HEAD bytes.  There is one record per item, or one for an
- * event without items; an item takes at least one form pair or JSON
- * value (at most LIMIT_PAIRS) and at least two bytes (JSON's "0,"): at
- * most min(b / 2, LIMIT_PAIRS) + 1 records.  A body at that ceiling
- * comes within 15% of the bound (check_request, ceiling_form and
- * ceiling_json).  Two kinds of body can pass it, neither sent by a
- * portal: form bodies with raw control bytes (each written as six;
- * http_build_query and curl escape them) and JSON with real numbers (0.1
- * is written as 0.10000000000000001).  Past it, 400 limit_exceeded,
- * never cut.
+ * event without items; an event has at most LIMIT_ITEMS items, each of
+ * at least two bytes (JSON's "0,"): at most min(b / 2, LIMIT_ITEMS) + 1
+ * records.  A body at that ceiling comes within 15% of the bound
+ * (check_request, ceiling_form and ceiling_json).  Two kinds of body can
+ * pass it, neither sent by a portal: form bodies with raw control bytes
+ * (each written as six; http_build_query and curl escape them) and JSON
+ * with real numbers (0.1 is written as 0.10000000000000001).  Past it,
+ * 400 limit_exceeded, never cut.
  */
 #define LIMIT_RECORDS(b) \
 	(4 * (size_t)(b) + \
-	    ((size_t)(b) / 2 < LIMIT_PAIRS ? (size_t)(b) / 2 + 1 \
-					   : (size_t)LIMIT_PAIRS + 1) * \
+	    ((size_t)(b) / 2 < LIMIT_ITEMS ? (size_t)(b) / 2 + 1 \
+					   : (size_t)LIMIT_ITEMS + 1) * \
 		(size_t)LIMIT_RECORD_HEAD)
 
 /* bytes: one allow-list line, newline excluded; longer lines are skipped */

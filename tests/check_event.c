@@ -744,14 +744,64 @@ START_TEST(context_limit)
 }
 END_TEST
 
+/* CPU seconds since start */
+static double
+cpu_since(clock_t start)
+{
+	return (double)(clock() - start) / CLOCKS_PER_SEC;
+}
+
 /*
- * A large context: one item's record holds it once; beside 9,990 items
- * it is refused before any key or record is made, in one pass (each key
- * once hashed the whole context: 10 s of CPU for a 1 MiB body).
+ * An event of LIMIT_ITEMS items, beside the largest context, makes its
+ * records at once; one more item is refused before any record is made,
+ * in MESSAGES as in the open-line events' DATA.
+ */
+START_TEST(items_limit)
+{
+	size_t clen = LIMIT_CONTEXT - strlen("{\"CONNECTOR\":\"\"}"), n;
+	struct err err;
+	struct buf out;
+	json_t *root, *data;
+	clock_t start;
+
+	buf_init(&out, LIMIT_RECORDS(1 << 20));
+	root = context_event(clen, LIMIT_ITEMS);
+	start = clock();
+	ck_assert_int_eq(records_try(root, PORTAL_A, &out, &n, &err), 0);
+	ck_assert_msg(cpu_since(start) < 0.5, "%d items took %.1f s of CPU",
+	    LIMIT_ITEMS, cpu_since(start));
+	ck_assert_uint_eq(n, LIMIT_ITEMS);
+	json_decref(root);
+	buf_reset(&out);
+	root = context_event(clen, LIMIT_ITEMS + 1);
+	ck_assert_int_eq(records_try(root, PORTAL_A, &out, &n, &err), -1);
+	ck_assert_int_eq(err.code, ERR_LIMIT_EXCEEDED);
+	ck_assert_str_eq(err.reason, "limit=items max=1000");
+	ck_assert_uint_eq(out.len, 0);
+	data = json_object_get(root, "data");
+	json_object_set(data, "DATA", json_object_get(data, "MESSAGES"));
+	json_object_del(data, "MESSAGES");
+	json_object_set_new(root, "event", json_string("ONOPENLINEMESSAGEADD"));
+	ck_assert_int_eq(records_try(root, PORTAL_A, &out, &n, &err), -1);
+	ck_assert_str_eq(err.reason, "limit=items max=1000");
+	ck_assert_uint_eq(out.len, 0);
+	json_array_remove(json_object_get(data, "DATA"), 0);
+	ck_assert_int_eq(records_try(root, PORTAL_A, &out, &n, &err), 0);
+	ck_assert_uint_eq(n, LIMIT_ITEMS);
+	json_decref(root);
+	buf_free(&out);
+}
+END_TEST
+
+/*
+ * A large context: one item's record holds it once; beside LIMIT_ITEMS
+ * items it is refused before any key or record is made, in one pass
+ * (each key once hashed the whole context: 10 s of CPU for a 1 MiB body
+ * of 10,000 items), and beside one more the item count is.
  */
 START_TEST(items_beside_large_context)
 {
-	const size_t items = 9990, context = 900 * 1024;
+	const size_t context = 900 * 1024;
 	struct err err;
 	struct buf out;
 	json_t *root;
@@ -764,13 +814,18 @@ START_TEST(items_beside_large_context)
 	ck_assert_uint_gt(out.len, context);
 	json_decref(root);
 	buf_reset(&out);
-	root = context_event(context, items);
+	root = context_event(context, LIMIT_ITEMS);
 	start = clock();
 	ck_assert_int_eq(records_try(root, PORTAL_B, &out, &n, &err), -1);
-	ck_assert_msg((double)(clock() - start) / CLOCKS_PER_SEC < 0.5,
-	    "refusing %zu items took %.1f s of CPU", items,
-	    (double)(clock() - start) / CLOCKS_PER_SEC);
+	ck_assert_msg(cpu_since(start) < 0.5,
+	    "refusing %d items took %.1f s of CPU", LIMIT_ITEMS,
+	    cpu_since(start));
 	ck_assert_str_eq(err.reason, "limit=context max=512");
+	ck_assert_uint_eq(out.len, 0);
+	json_decref(root);
+	root = context_event(context, LIMIT_ITEMS + 1);
+	ck_assert_int_eq(records_try(root, PORTAL_B, &out, &n, &err), -1);
+	ck_assert_str_eq(err.reason, "limit=items max=1000");
 	ck_assert_uint_eq(out.len, 0);
 	buf_free(&out);
 	json_decref(root);
@@ -840,9 +895,9 @@ START_TEST(record_head)
 		if (json_object_get(rec, "context") != NULL)
 			head -= json_dumpb(json_object_get(rec, "context"),
 			    NULL, 0, JSON_COMPACT);
-		/* item 0 of 2 here; 9999 of 10000 at most */
+		/* item 0 of 2 here; 999 of 1000 at most */
 		if (json_object_get(rec, "item") != NULL)
-			head += strlen("999910000") - strlen("02");
+			head += strlen("9991000") - strlen("02");
 		ck_assert_msg(head <= LIMIT_RECORD_FIXED, "%s: %zu bytes",
 		    events[i][0] != NULL ? events[i][0] : "a 128-byte event",
 		    head);
@@ -881,6 +936,7 @@ event_suite(void)
 	tcase_add_test(core, no_items_no_data);
 	tcase_add_test(core, session_data_list);
 	tcase_add_test(limits, records_limit);
+	tcase_add_test(limits, items_limit);
 	tcase_add_test(limits, items_beside_large_context);
 	tcase_add_test(limits, domain_limit);
 	tcase_add_test(limits, context_limit);

@@ -473,26 +473,26 @@ END_TEST
 #define LONGEST_INT "-9223372036854775808"
 
 /*
- * A body at the ceiling of what the limits let records amplify: as many
- * items as LIMIT_PAIRS allows, each as short as the encoding allows,
- * beside a domain of LIMIT_DOMAIN control bytes (six bytes each in a
- * record), a context of LIMIT_CONTEXT bytes whose CONNECTOR is copied
- * again, and integers of 20 characters.  It passes, and its records come
- * within 15% of LIMIT_RECORDS of its length: the bound is tight.
+ * A body at the ceiling of what the limits let records amplify: items
+ * items, each as short as the encoding allows, beside a domain of
+ * LIMIT_DOMAIN control bytes (six bytes each in a record), a context of
+ * LIMIT_CONTEXT bytes whose CONNECTOR is copied again, and integers of 20
+ * characters.  With LIMIT_ITEMS items it passes, and its records come
+ * within 15% of LIMIT_RECORDS of its length: the bound is tight.  With
+ * one more it is refused, and nothing is written.
  */
 static void
-check_ceiling(enum media media)
+check_ceiling(enum media media, size_t items)
 {
 	const char *ctx = "{\"CONNECTOR\":\"\",\"LINE\":\"" LONGEST_INT "\"}";
-	size_t clen = LIMIT_CONTEXT - strlen(ctx), len, items, i;
+	size_t clen = LIMIT_CONTEXT - strlen(ctx), len, i;
 	struct outcome o;
 	char *body;
 	FILE *f;
+	int rc;
 
 	ck_assert_ptr_nonnull(f = open_memstream(&body, &len));
 	if (media == MEDIA_FORM) {
-		/* 9 pairs beside the items */
-		items = LIMIT_PAIRS - 9;
 		fputs("event=ONIMCONNECTORMESSAGEADD&event_handler_id="
 		      LONGEST_INT "&ts=" LONGEST_INT "&auth[member_id]=" PORTAL
 		      "&auth[application_token]=" TOKEN "&auth[user_id]="
@@ -506,8 +506,7 @@ check_ceiling(enum media media)
 		for (i = 0; i < items; i++)
 			fputs("&data[MESSAGES][]", f);
 	} else {
-		/* 12 values beside the items; LINE a string, as in the form */
-		items = LIMIT_PAIRS - 12;
+		/* LINE a string, as in the form */
 		fputs("{\"event\":\"ONIMCONNECTORMESSAGEADD\","
 		      "\"event_handler_id\":" LONGEST_INT ",\"ts\":" LONGEST_INT
 		      ",\"auth\":{\"member_id\":\"" PORTAL "\","
@@ -525,27 +524,36 @@ check_ceiling(enum media media)
 		fputs("]}}", f);
 	}
 	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(request_process(body, len, media, &settings,
-			     &responder, &received, &o),
-	    0);
+	rc = request_process(
+	    body, len, media, &settings, &responder, &received, &o);
+	free(body);
+	if (items > LIMIT_ITEMS) {
+		ck_assert_int_eq(rc, -1);
+		ck_assert_int_eq(o.err.code, ERR_LIMIT_EXCEEDED);
+		ck_assert_str_eq(o.err.reason, "limit=items max=1000");
+		ck_assert_uint_eq(log_lines(PORTAL), 0);
+		return;
+	}
+	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(o.records, items);
 	ck_assert_uint_eq(log_lines(PORTAL), items);
 	ck_assert_uint_le((size_t)log_size(PORTAL), LIMIT_RECORDS(len));
 	ck_assert_msg((size_t)log_size(PORTAL) > LIMIT_RECORDS(len) / 20 * 17,
 	    "%zu bytes of records, bound %zu", (size_t)log_size(PORTAL),
 	    LIMIT_RECORDS(len));
-	free(body);
 }
 
 START_TEST(ceiling_form)
 {
-	check_ceiling(MEDIA_FORM);
+	check_ceiling(MEDIA_FORM, LIMIT_ITEMS + 1);
+	check_ceiling(MEDIA_FORM, LIMIT_ITEMS);
 }
 END_TEST
 
 START_TEST(ceiling_json)
 {
-	check_ceiling(MEDIA_JSON);
+	check_ceiling(MEDIA_JSON, LIMIT_ITEMS + 1);
+	check_ceiling(MEDIA_JSON, LIMIT_ITEMS);
 }
 END_TEST
 

@@ -163,6 +163,8 @@ rows_indices() {
 }
 
 rows_sizes() {
+	local im="event=ONIMCONNECTORMESSAGEADD&$A"
+	local jm="{\"event\":\"ONIMCONNECTORMESSAGEADD\",$JA,\"data\":{\"MESSAGES\":"
 	row "10,001 pairs" 400 limit_exceeded "limit=pairs max=10000" \
 	    "$FORM" "$(make_body pairs "$OK$(rep 9998 '&x[]=1')")"
 	row "200,000 empty pairs" 200 1 "" "$FORM" \
@@ -183,10 +185,17 @@ rows_sizes() {
 	row "one item beside an 800 KB context" 200 1 "" "$FORM" \
 	    "$(big item "event=ONIMCONNECTORMESSAGEADD&$A&data[ZZZ]=" \
 	    819200 z '&data[MESSAGES][]=x')"
-	row "9,990 items beside an 800 KB context" 400 limit_exceeded \
+	row "1,000 items beside an 800 KB context" 400 limit_exceeded \
 	    "limit=context max=512" "$FORM" \
 	    "$(big items "event=ONIMCONNECTORMESSAGEADD&$A&data[ZZZ]=" \
-	    819200 z "$(rep 9990 '&data[MESSAGES][]=x')")"
+	    819200 z "$(rep 1000 '&data[MESSAGES][]=x')")"
+	row "1,000 items" 200 1000 "" "$FORM" \
+	    "$(make_body items1000 "$im$(rep 1000 '&data[MESSAGES][]=x')")"
+	row "1,001 items" 400 limit_exceeded "limit=items max=1000" "$FORM" \
+	    "$(make_body items1001 "$im$(rep 1001 '&data[MESSAGES][]=x')")"
+	row "JSON 1,001 items of two bytes" 400 limit_exceeded \
+	    "limit=items max=1000" "$JSON" \
+	    "$(make_body items1001.json "$jm[$(rep 1000 '1,')1]}}")"
 	row "a 500 KB field copied into 1,000 records" 400 limit_exceeded \
 	    "limit=context max=512" "$FORM" \
 	    "$(big amplify "event=ONIMCONNECTORMESSAGEADD&$A&data[CONNECTOR]=" \
