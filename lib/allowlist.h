@@ -10,7 +10,7 @@
  * rotation: any listed token is valid).  A malformed line is skipped with
  * a warning naming its line number.
  *
- * Bitrix24 facts (../shared/bitrix24-events.md section 4): the application
+ * Bitrix24 facts (docs/bitrix24.md section 4): the application
  * token is a static shared secret per app and portal, the only proof an
  * event is authentic; it changes on reinstall and may change on update, so
  * one portal can briefly have two valid tokens.

@@ -1,6 +1,6 @@
 /*
  * Decoding a request body: its media type, then the tree.  Portals post
- * application/x-www-form-urlencoded (../shared/bitrix24-events.md section
+ * application/x-www-form-urlencoded (docs/bitrix24.md section
  * 1); application/json is accepted for test tools and the docs' examples.
  */
 #ifndef DECODE_H

@@ -38,7 +38,7 @@ struct shape {
 
 /*
  * The shapes as portals really send them, with the docs' drawings
- * accepted too (../shared/bitrix24-events.md section 6): chat and user
+ * accepted too (docs/bitrix24.md section 6): chat and user
  * ids of imconnector events are the external channel's, open-line
  * session events carry line{id,name} and chat{chat_id} (the docs draw
  * chat{id}), ONIMCONNECTORSTATUSDELETE uses lower-case keys and

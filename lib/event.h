@@ -20,7 +20,7 @@
  * left out when there is none: the records of one event hold all of its
  * data.  Any other event, or an item event whose list is absent or
  * empty, gives one record whose data is the whole data value.  Shapes
- * and where the official docs are wrong: ../shared/bitrix24-events.md
+ * and where the official docs are wrong: docs/bitrix24.md
  * section 6.
  *
  * auth is never copied: access_token, refresh_token and

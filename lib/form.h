@@ -15,7 +15,7 @@
 /*
  * form_decode: decode len bytes of body (need not be NUL-terminated).
  *
- * Rules (PHP parse_str, main/php_variables.c; ../shared/bitrix24-events.md
+ * Rules (PHP parse_str, main/php_variables.c; docs/bitrix24.md
  * section 1):
  * - pairs are split on '&'; empty pairs ("a=1&&b=2", a trailing '&') are
  *   skipped; a pair without '=' has the empty string as value;

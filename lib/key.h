@@ -4,7 +4,7 @@
  * for an event without items) -- never ts, event_handler_id, the domain,
  * the arrival time or the encoding.  It identifies content, not a
  * delivery.  Bitrix24 has no per-event id and delivers copies when a
- * handler is bound twice (../shared/bitrix24-events.md section 5), each
+ * handler is bound twice (docs/bitrix24.md section 5), each
  * with its own event_handler_id and a ts equal or a second later: they
  * have equal keys.  So has the same content sent again later, a reinstall
  * or an edit A -> B -> A.  Equal keys are copies of one delivery only

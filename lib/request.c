@@ -95,7 +95,7 @@ copy_name(char *dst, size_t max, const char *s)
 /*
  * The event code and the credentials.  A POST without "event" is not an
  * event (a placement such as a connector's settings page posts to the
- * same URL): ../shared/bitrix24-events.md section 2.
+ * same URL): docs/bitrix24.md section 2.
  */
 static int
 identify(const json_t *root, struct outcome *o, const json_t **member_id,
