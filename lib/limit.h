@@ -37,6 +37,16 @@
  */
 #define LIMIT_RECORDS(b) (4 * (size_t)(b) + (size_t)LIMIT_PAIRS * 1024)
 
+/*
+ * ms: longest an append waits for its portal's lock, held by another
+ * append to the same log; past it the request is answered 503
+ * storage_unavailable ("lock timeout") with nothing written.  Bitrix24
+ * does not document how long it waits for a reply ("a few seconds"), and
+ * an append holds the lock for milliseconds, so a wait this long means a
+ * stuck writer, not a busy one.
+ */
+#define LIMIT_LOCK_WAIT_MS 2000
+
 /* bytes: one allow-list line, newline excluded; longer lines are skipped */
 #define LIMIT_ALLOWLIST_LINE 1024
 /* bytes: member_id, [A-Za-z0-9_-]; it names the portal's log file */
