@@ -245,13 +245,35 @@ heal(int fd, int readable, off_t *size, struct err *err)
 }
 
 /*
- * append: lock and append to slot's log, a regular file opened O_APPEND.
- * The lock, once taken, is still held on return, failed or not: the
- * caller releases it.
+ * sync_dir: fsync the directory dir.  fdatasync makes a log's data
+ * durable, not its name: a log created since the last crash needs its
+ * directory synced too, or a crash can lose the whole file.
  */
 static int
-append(struct sink_slot *slot, const char *lockpath, const char *buf,
-    size_t len, int sync, struct err *err)
+sync_dir(const char *dir, struct err *err)
+{
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return err_errno(
+		    err, ERR_STORAGE_UNAVAILABLE, errno, "dir open");
+	if (fsync(fd) == -1) {
+		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "dir fsync");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * append: lock and append to slot's log, a regular file opened O_APPEND
+ * in dir.  The lock, once taken, is still held on return, failed or not:
+ * the caller releases it.
+ */
+static int
+append(struct sink_slot *slot, const char *dir, const char *lockpath,
+    const char *buf, size_t len, int sync, struct err *err)
 {
 	int fd = slot->fd;
 	struct stat st;
@@ -270,6 +292,16 @@ append(struct sink_slot *slot, const char *lockpath, const char *buf,
 	if (sync && fdatasync(fd) == -1) {
 		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "fdatasync");
 		goto fail;
+	}
+	/*
+	 * The log's name too, when it may not be durable: this slot's open
+	 * created the log, or the log was empty, as a creating append that
+	 * failed leaves it (the next append opens it as an existing file).
+	 */
+	if (sync && (slot->unsynced || st.st_size == 0)) {
+		if (sync_dir(dir, err) == -1)
+			goto fail;
+		slot->unsynced = 0;
 	}
 	return 0;
 fail:
@@ -294,28 +326,49 @@ forget(struct sink_slot *slot)
 }
 
 /*
+ * open_rw: open path with flags, O_RDWR so heal() can read the tail, or
+ * O_WRONLY when only writing is allowed (*readable 0): such a log is
+ * still appended to, without healing.
+ */
+static int
+open_rw(const char *path, int flags, int *readable)
+{
+	int fd;
+
+	*readable = 1;
+	if ((fd = open(path, O_RDWR | flags, SINK_MODE)) == -1 &&
+	    errno == EACCES) {
+		*readable = 0;
+		fd = open(path, O_WRONLY | flags, SINK_MODE);
+	}
+	return fd;
+}
+
+/*
  * open_log: open path by name into slot (its path untouched): a regular
- * file, created with SINK_MODE when absent, its identity noted.
+ * file, created with SINK_MODE when absent, its identity noted, and
+ * slot->unsynced set when this open created it.
  */
 static int
 open_log(const char *path, struct sink_slot *slot, struct err *err)
 {
+	/* O_NONBLOCK: a FIFO in the log's place must not block the open */
+	const int flags = O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
 	struct stat st;
-	int fd, readable = 1;
+	int fd, readable, created = 0;
 
 	/*
-	 * O_NONBLOCK: a FIFO in the log's place must not block the open.
-	 * O_RDWR so heal() can read the tail; a log the responder may only
-	 * write is still appended to, without healing.
+	 * Without O_CREAT first, then O_CREAT|O_EXCL, so that a log this
+	 * open creates is known: its name is not durable until its
+	 * directory is synced.  One made by another process in between
+	 * is opened as it is.
 	 */
-	fd = open(path,
-	    O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-	    SINK_MODE);
-	if (fd == -1 && errno == EACCES) {
-		readable = 0;
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-			O_NOFOLLOW | O_NONBLOCK,
-		    SINK_MODE);
+	if ((fd = open_rw(path, flags, &readable)) == -1 && errno == ENOENT) {
+		if ((fd = open_rw(path, flags | O_CREAT | O_EXCL, &readable)) !=
+		    -1)
+			created = 1;
+		else if (errno == EEXIST)
+			fd = open_rw(path, flags, &readable);
 	}
 	if (fd == -1)
 		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "open");
@@ -330,6 +383,7 @@ open_log(const char *path, struct sink_slot *slot, struct err *err)
 	slot->fd = fd;
 	slot->readable = readable;
 	slot->st = st;
+	slot->unsynced = created;
 	return 0;
 fail:
 	close(fd);
@@ -431,7 +485,7 @@ sink_append(struct sink *sink, const char *dir, const char *portal,
 			slot = &fresh; /* no memory to keep it: closed below */
 	}
 	slot->used = ++sink->clock;
-	if (append(slot, lockpath, buf, len, sync, err) == -1) {
+	if (append(slot, dir, lockpath, buf, len, sync, err) == -1) {
 		/* closing drops the lock; the next append starts clean */
 		forget(slot);
 		return -1;

@@ -39,6 +39,7 @@ struct sink_slot {
 	/* fd's file as opened: when the name's lstat differs in device,
 	 * inode, mode or owner, fd is closed and the name opened again */
 	struct stat st;
+	int unsynced; /* 1: created by this slot's open, dir not yet synced */
 	/* "dir/.portal.lock", O_RDONLY|O_CLOEXEC, what flock() takes; -1
 	 * while none is open.  lockdev and lockino name its file, checked
 	 * against the name once locked. */
@@ -75,9 +76,11 @@ struct sink {
  * is gone, names another file (logrotate renamed the log away, someone
  * deleted or replaced it) or its mode or owner changed, the kept
  * descriptor is closed and the name opened as when nothing was kept:
- * O_APPEND|O_CREAT|O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK, O_RDWR (O_WRONLY when
- * only writing is allowed), a regular file only.  Opening one more log
- * when SINK_SLOTS are kept closes the least recently used one first.
+ * O_APPEND|O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK, O_RDWR (O_WRONLY when only
+ * writing is allowed), a regular file only; when absent, created with
+ * O_CREAT|O_EXCL added (and opened as it is, should another process
+ * make it first), so the sink knows it made the log.  Opening one more
+ * log when SINK_SLOTS are kept closes the least recently used one first.
  *
  * Appends to the log take turns through its lock file, dir/.portal.lock,
  * never through the log itself, which its readers may flock() too.  The
@@ -105,7 +108,17 @@ struct sink {
  * which Linux may stop part way) is first cut back to its last whole
  * line, when the file can be read.
  * With sync non-zero it calls fdatasync before returning 0; a failing
- * fdatasync also cuts the file back and fails.
+ * fdatasync also cuts the file back and fails.  Then, still with sync
+ * and under the lock, when the log's name may not be durable yet (the
+ * sink created the log and has not synced its directory since, or the
+ * log was empty before this append, as a creating append that failed
+ * leaves it) it fsyncs dir, opened O_RDONLY|O_DIRECTORY|O_CLOEXEC; a
+ * failure there ("dir open errno=E", "dir fsync errno=E") also cuts the
+ * file back and fails.  So a log that a process created without sync,
+ * and that later synced appends find not empty, never has its directory
+ * synced by the sink: sync is meant to be the same for every append.
+ * The lock file's name is never synced: a crash that loses it loses
+ * nothing, as the next append makes it again.
  *
  * Returns 0 when all len bytes are in the file, or -1 with
  * ERR_STORAGE_UNAVAILABLE and the failed call and errno in the reason
