@@ -22,13 +22,7 @@
 #define LOCK_NAP_MAX 20000000LL
 
 /* the signals that tell the responder to stop (sink.h) */
-static const int stop_signals[] = {
-    SIGTERM,
-    SIGINT,
-    SIGHUP,
-    SIGQUIT,
-    SIGUSR1,
-};
+static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1};
 
 static int
 valid_portal(const char *s)

@@ -93,9 +93,10 @@ struct sink {
  * tried with LOCK_NB and tried again after a nap that grows from 1 ms to
  * 20 ms, for at most LIMIT_LOCK_WAIT_MS (CLOCK_MONOTONIC); past it the
  * append fails with the reason "lock timeout".  While it waits, a
- * pending SIGTERM, SIGINT, SIGHUP, SIGQUIT or SIGUSR1 (the responder
- * holds these blocked while it serves a request, so they stay pending)
- * ends the wait at once with the reason "lock wait stopped"; an
+ * pending SIGTERM, SIGINT, SIGHUP, SIGQUIT or SIGUSR1 ends the wait at
+ * once with the reason "lock wait stopped": only a signal the caller
+ * holds blocked stays pending, so this is for a caller that blocks the
+ * signals that tell it to stop while it serves a request.  An
  * uncontended lock is taken whatever is pending.  Once locked, a lock
  * file deleted or replaced meanwhile is opened again by name and locked
  * in its turn, as every other append locks the file at the name.
