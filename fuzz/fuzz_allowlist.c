@@ -2,9 +2,9 @@
  * libFuzzer target: the allow-list parser, allowlist_parse, and
  * allowlist_check (allowlist.h).  Every warning is "line N: " and fixed
  * text, never the line itself; a first line that is plainly
- * "member_id token" (no '#', no CR, short) is an entry its own pair
- * passes; the last line's fields, checked as a request would present
- * them, never crash.
+ * "member_id token" (no '#', no CR, short) and ends in a newline is an
+ * entry its own pair passes; the last line's fields, checked as a
+ * request would present them, never crash.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +29,7 @@ check_warning(const char *w)
 		"member_id must match",
 		"no application token",
 		"application token must be",
+		"no newline at the end",
 	};
 	const char *p;
 	size_t i;
@@ -41,7 +42,10 @@ check_warning(const char *w)
 	abort();
 }
 
-/* the first line, when it is plainly "ID TOKEN": both, NUL-terminated */
+/*
+ * the first line, when it is plainly "ID TOKEN" and a newline ends it:
+ * both, NUL-terminated
+ */
 static int
 plain_first_line(const char *text, size_t len, char *id, char *token)
 {
@@ -49,7 +53,8 @@ plain_first_line(const char *text, size_t len, char *id, char *token)
 
 	while (n < len && text[n] != '\n')
 		n++;
-	if (n > LIMIT_ALLOWLIST_LINE || memchr(text, '#', n) != NULL)
+	if (n == len || n > LIMIT_ALLOWLIST_LINE ||
+	    memchr(text, '#', n) != NULL)
 		return 0;
 	for (i = 0; i < n && strchr(ID_CHARS, text[i]) && text[i]; i++)
 		;

@@ -39,3 +39,4 @@ cp "$ev/allow.txt" "$c/allowlist/fixture"
 printf 'p1 tok1 label\r\np1 tok#2 # rotation\n\n  # comment\n\tp2\ttok3\n' \
     >"$c/allowlist/crlf-comments-tabs"
 printf '../x tok\np2\nbad id tok\np3 \001tok\n' >"$c/allowlist/malformed"
+printf 'p1 tok1\np2 to' >"$c/allowlist/half-written"

@@ -163,9 +163,13 @@ uncommented(const char *line, size_t n)
 	return n;
 }
 
-/* parse_line: line of n bytes, newline excluded; -1 only on ENOMEM */
+/*
+ * parse_line: line of n bytes, newline excluded; ended is 0 when no
+ * newline follows it (the text's last line).  -1 only on ENOMEM.
+ */
 static int
-parse_line(struct allowlist *list, const char *line, size_t n, size_t lineno)
+parse_line(struct allowlist *list, const char *line, size_t n, size_t lineno,
+    int ended)
 {
 	const char *id, *token;
 	size_t pos = 0, idlen, toklen;
@@ -178,6 +182,14 @@ parse_line(struct allowlist *list, const char *line, size_t n, size_t lineno)
 	n = uncommented(line, n);
 	if ((idlen = field(line, n, &pos, &id)) == 0)
 		return 0; /* blank or comment only */
+	/*
+	 * A writer cut short (an editor saving in place, a copy in
+	 * progress) leaves a last line without its newline, and a token
+	 * cut there would make its prefix valid: never an entry.
+	 */
+	if (!ended)
+		return add_warning(list, lineno,
+		    "no newline at the end: the file may be half written");
 	toklen = field(line, n, &pos, &token);
 	if (!valid_member_id(id, idlen))
 		return add_warning(list, lineno,
@@ -208,7 +220,7 @@ allowlist_parse(
 	while (p < end) {
 		if ((nl = memchr(p, '\n', end - p)) == NULL)
 			nl = end;
-		if (parse_line(list, p, nl - p, ++lineno) == -1)
+		if (parse_line(list, p, nl - p, ++lineno, nl < end) == -1)
 			goto fail;
 		p = nl < end ? nl + 1 : end;
 	}

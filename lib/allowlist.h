@@ -6,7 +6,9 @@
  *
  * whitespace-separated; '#' at the start of a field starts a comment (to
  * the end of the line), so a token may contain '#'; blank lines are
- * ignored.  A portal may have several lines (token
+ * ignored.  Every line ends in '\n': a last line without one is what a
+ * writer cut short leaves, and could hold a prefix of a token, so it is
+ * never an entry.  A portal may have several lines (token
  * rotation: any listed token is valid).  A malformed line is skipped with
  * a warning naming its line number.
  *
@@ -40,8 +42,12 @@ enum allowlist_verdict {
  * allowlist_parse: parse len bytes of allow-list text (need not be
  * NUL-terminated).  A line is an entry when its member_id matches
  * [A-Za-z0-9_-]{1,LIMIT_MEMBER_ID} and its token is 1..LIMIT_TOKEN bytes
- * of printable ASCII; any other non-blank, non-comment line, and any line
- * over LIMIT_ALLOWLIST_LINE bytes, is skipped with a warning.
+ * of printable ASCII, and a newline ends it; any other non-blank,
+ * non-comment line, and any line over LIMIT_ALLOWLIST_LINE bytes, is
+ * skipped with a warning.  So a last line without its newline is skipped
+ * with the warning "line N: no newline at the end: the file may be half
+ * written", unless it is blank or only a comment, which is skipped
+ * silently (nothing of an entry is lost).  Empty text is an empty list.
  * On success returns 0 and *out is a new list the caller frees with
  * allowlist_free.  Returns -1 with ERR_INTERNAL only when memory runs out.
  */

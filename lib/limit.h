@@ -98,6 +98,16 @@
 					   : (size_t)LIMIT_ITEMS + 1) * \
 		(size_t)LIMIT_RECORD_HEAD)
 
+/*
+ * ms: longest an append waits for its portal's lock, held by another
+ * append to the same log; past it the request is answered 503
+ * storage_unavailable ("lock timeout") with nothing written.  Bitrix24
+ * does not document how long it waits for a reply ("a few seconds"), and
+ * an append holds the lock for milliseconds, so a wait this long means a
+ * stuck writer, not a busy one.
+ */
+#define LIMIT_LOCK_WAIT_MS 2000
+
 /* bytes: one allow-list line, newline excluded; longer lines are skipped */
 #define LIMIT_ALLOWLIST_LINE 1024
 /* bytes: member_id, [A-Za-z0-9_-]; it names the portal's log file */

@@ -4,13 +4,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "limit.h"
 #include "sink.h"
+
+/*
+ * ns: the first nap between tries of a held lock, and the longest; short
+ * at first, since an append holds the lock for a millisecond or so
+ */
+#define LOCK_NAP_FIRST 1000000LL
+#define LOCK_NAP_MAX 20000000LL
+
+/* the signals that tell the responder to stop (sink.h) */
+static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1};
 
 static int
 valid_portal(const char *s)
@@ -30,15 +42,114 @@ valid_portal(const char *s)
 	return n > 0;
 }
 
-static int
-lock(int fd, struct err *err)
+/* now_ns: CLOCK_MONOTONIC, in nanoseconds */
+static long long
+now_ns(void)
 {
-	while (flock(fd, LOCK_EX) == -1) {
-		if (errno != EINTR)
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* stopping: whether a stop signal is pending (only a blocked one can be) */
+static int
+stopping(void)
+{
+	sigset_t pending;
+	size_t i;
+
+	if (sigpending(&pending) == -1)
+		return 0;
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		if (sigismember(&pending, stop_signals[i]) == 1)
+			return 1;
+	return 0;
+}
+
+/*
+ * open_lock: open lockpath into slot's lockfd, creating it with
+ * SINK_LOCK_MODE.  Anyone who can open it can flock() it and so hold up
+ * every append: it must be a regular file the process's user alone can
+ * open.  Its loss in a crash is harmless (the next append makes it
+ * again), so its directory entry is never synced.
+ */
+static int
+open_lock(const char *lockpath, struct sink_slot *slot, struct err *err)
+{
+	struct stat st;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO in the lock's place must not block the open */
+	fd = open(lockpath,
+	    O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	    SINK_LOCK_MODE);
+	if (fd == -1)
+		return err_errno(
+		    err, ERR_STORAGE_UNAVAILABLE, errno, "lock open");
+	if (fstat(fd, &st) == -1) {
+		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "lock fstat");
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(
+		    err, ERR_STORAGE_UNAVAILABLE, "lock not a regular file");
+		goto fail;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		err_set(err, ERR_STORAGE_UNAVAILABLE, "lock not private");
+		goto fail;
+	}
+	slot->lockfd = fd;
+	slot->lockdev = st.st_dev;
+	slot->lockino = st.st_ino;
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * lock: take slot's lock file (flock LOCK_EX), waiting at most
+ * LIMIT_LOCK_WAIT_MS and no longer once a stop signal is pending.  A
+ * lock file deleted or replaced while kept is opened again by name: the
+ * other appends lock the file at the name.
+ */
+static int
+lock(struct sink_slot *slot, const char *lockpath, struct err *err)
+{
+	long long deadline, left, nap = LOCK_NAP_FIRST;
+	struct timespec ts;
+	struct stat st;
+
+	deadline = now_ns() + LIMIT_LOCK_WAIT_MS * 1000000LL;
+	for (;;) {
+		if (flock(slot->lockfd, LOCK_EX | LOCK_NB) == 0) {
+			if (lstat(lockpath, &st) == 0 &&
+			    st.st_dev == slot->lockdev &&
+			    st.st_ino == slot->lockino)
+				return 0;
+			close(slot->lockfd);
+			slot->lockfd = -1;
+			if (open_lock(lockpath, slot, err) == -1)
+				return -1;
+		} else if (errno != EWOULDBLOCK && errno != EINTR)
 			return err_errno(
 			    err, ERR_STORAGE_UNAVAILABLE, errno, "flock");
+		else if (stopping())
+			return err_set(
+			    err, ERR_STORAGE_UNAVAILABLE, "lock wait stopped");
+		if ((left = deadline - now_ns()) <= 0)
+			return err_set(
+			    err, ERR_STORAGE_UNAVAILABLE, "lock timeout");
+		if (nap > left)
+			nap = left;
+		ts.tv_sec = nap / 1000000000LL;
+		ts.tv_nsec = nap % 1000000000LL;
+		nanosleep(&ts, NULL);
+		if ((nap *= 2) > LOCK_NAP_MAX)
+			nap = LOCK_NAP_MAX;
 	}
-	return 0;
 }
 
 /* write_all: write len bytes, retrying short writes and EINTR */
@@ -128,21 +239,45 @@ heal(int fd, int readable, off_t *size, struct err *err)
 }
 
 /*
- * append: the locked part; fd is a regular file opened O_APPEND.  The
- * lock is still held on return, failed or not: the caller releases it.
+ * sync_dir: fsync the directory dir.  fdatasync makes a log's data
+ * durable, not its name: a log created since the last crash needs its
+ * directory synced too, or a crash can lose the whole file.
  */
 static int
-append(int fd, int readable, const char *buf, size_t len, int sync,
-    struct err *err)
+sync_dir(const char *dir, struct err *err)
 {
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return err_errno(
+		    err, ERR_STORAGE_UNAVAILABLE, errno, "dir open");
+	if (fsync(fd) == -1) {
+		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "dir fsync");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * append: lock and append to slot's log, a regular file opened O_APPEND
+ * in dir.  The lock, once taken, is still held on return, failed or not:
+ * the caller releases it.
+ */
+static int
+append(struct sink_slot *slot, const char *dir, const char *lockpath,
+    const char *buf, size_t len, int sync, struct err *err)
+{
+	int fd = slot->fd;
 	struct stat st;
 
-	if (lock(fd, err) == -1)
+	if (lock(slot, lockpath, err) == -1)
 		return -1;
 	/* the size under the lock, so no other append can follow it */
 	if (fstat(fd, &st) == -1)
 		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "fstat");
-	if (heal(fd, readable, &st.st_size, err) == -1)
+	if (heal(fd, slot->readable, &st.st_size, err) == -1)
 		return -1;
 	if (write_all(fd, buf, len) == -1) {
 		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "write");
@@ -152,45 +287,82 @@ append(int fd, int readable, const char *buf, size_t len, int sync,
 		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "fdatasync");
 		goto fail;
 	}
+	/*
+	 * The log's name too, when it may not be durable: this slot's open
+	 * created the log, or the log was empty, as a creating append that
+	 * failed leaves it (the next append opens it as an existing file).
+	 */
+	if (sync && (slot->unsynced || st.st_size == 0)) {
+		if (sync_dir(dir, err) == -1)
+			goto fail;
+		slot->unsynced = 0;
+	}
 	return 0;
 fail:
 	cut(fd, st.st_size, err);
 	return -1;
 }
 
-/* forget: close slot's descriptor (dropping any lock) and free the slot */
+/*
+ * forget: close slot's log and lock file (dropping any lock) and free the
+ * slot
+ */
 static void
 forget(struct sink_slot *slot)
 {
 	close(slot->fd);
+	if (slot->lockfd != -1)
+		close(slot->lockfd);
 	free(slot->path);
 	slot->path = NULL;
 	slot->fd = -1;
+	slot->lockfd = -1;
+}
+
+/*
+ * open_rw: open path with flags, O_RDWR so heal() can read the tail, or
+ * O_WRONLY when only writing is allowed (*readable 0): such a log is
+ * still appended to, without healing.
+ */
+static int
+open_rw(const char *path, int flags, int *readable)
+{
+	int fd;
+
+	*readable = 1;
+	if ((fd = open(path, O_RDWR | flags, SINK_MODE)) == -1 &&
+	    errno == EACCES) {
+		*readable = 0;
+		fd = open(path, O_WRONLY | flags, SINK_MODE);
+	}
+	return fd;
 }
 
 /*
  * open_log: open path by name into slot (its path untouched): a regular
- * file, created with SINK_MODE when absent, its identity noted.
+ * file, created with SINK_MODE when absent, its identity noted, and
+ * slot->unsynced set when this open created it.
  */
 static int
 open_log(const char *path, struct sink_slot *slot, struct err *err)
 {
+	/* O_NONBLOCK: a FIFO in the log's place must not block the open */
+	const int flags = O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
 	struct stat st;
-	int fd, readable = 1;
+	int fd, readable, created = 0;
 
 	/*
-	 * O_NONBLOCK: a FIFO in the log's place must not block the open.
-	 * O_RDWR so heal() can read the tail; a log the responder may only
-	 * write is still appended to, without healing.
+	 * Without O_CREAT first, then O_CREAT|O_EXCL, so that a log this
+	 * open creates is known: its name is not durable until its
+	 * directory is synced.  One made by another process in between
+	 * is opened as it is.
 	 */
-	fd = open(path,
-	    O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-	    SINK_MODE);
-	if (fd == -1 && errno == EACCES) {
-		readable = 0;
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-			O_NOFOLLOW | O_NONBLOCK,
-		    SINK_MODE);
+	if ((fd = open_rw(path, flags, &readable)) == -1 && errno == ENOENT) {
+		if ((fd = open_rw(path, flags | O_CREAT | O_EXCL, &readable)) !=
+		    -1)
+			created = 1;
+		else if (errno == EEXIST)
+			fd = open_rw(path, flags, &readable);
 	}
 	if (fd == -1)
 		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "open");
@@ -205,10 +377,29 @@ open_log(const char *path, struct sink_slot *slot, struct err *err)
 	slot->fd = fd;
 	slot->readable = readable;
 	slot->st = st;
+	slot->unsynced = created;
 	return 0;
 fail:
 	close(fd);
 	return -1;
+}
+
+/*
+ * open_slot: open the log at path and then its lock file into slot (its
+ * path untouched), or neither.  The log first: when both would fail, the
+ * reason names the log, the file the operator knows.
+ */
+static int
+open_slot(const char *path, const char *lockpath, struct sink_slot *slot,
+    struct err *err)
+{
+	if (open_log(path, slot, err) == -1)
+		return -1;
+	if (open_lock(lockpath, slot, err) == -1) {
+		close(slot->fd);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -260,7 +451,7 @@ int
 sink_append(struct sink *sink, const char *dir, const char *portal,
     const char *buf, size_t len, int sync, struct err *err)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], lockpath[PATH_MAX];
 	struct sink_slot *slot, fresh;
 	int n;
 
@@ -269,13 +460,17 @@ sink_append(struct sink *sink, const char *dir, const char *portal,
 	n = snprintf(path, sizeof(path), "%s/%s.jsonl", dir, portal);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return err_set(err, ERR_CONFIG, "log path too long");
+	/* as long as path: ".NAME.lock" against "NAME.jsonl" */
+	n = snprintf(lockpath, sizeof(lockpath), "%s/.%s.lock", dir, portal);
+	if (n < 0 || (size_t)n >= sizeof(lockpath))
+		return err_set(err, ERR_CONFIG, "log path too long");
 	/* renamed away, deleted, replaced, chmod'ed: open the name again */
 	if ((slot = kept(sink, path)) != NULL && !current(slot)) {
 		forget(slot);
 		slot = NULL;
 	}
 	if (slot == NULL) {
-		if (open_log(path, &fresh, err) == -1)
+		if (open_slot(path, lockpath, &fresh, err) == -1)
 			return -1;
 		if ((fresh.path = strdup(path)) != NULL) {
 			slot = vacant(sink);
@@ -284,13 +479,13 @@ sink_append(struct sink *sink, const char *dir, const char *portal,
 			slot = &fresh; /* no memory to keep it: closed below */
 	}
 	slot->used = ++sink->clock;
-	if (append(slot->fd, slot->readable, buf, len, sync, err) == -1) {
+	if (append(slot, dir, lockpath, buf, len, sync, err) == -1) {
 		/* closing drops the lock; the next append starts clean */
 		forget(slot);
 		return -1;
 	}
 	/* the data is in (and synced if asked): let the next writer in */
-	if (slot == &fresh || flock(slot->fd, LOCK_UN) == -1)
+	if (slot == &fresh || flock(slot->lockfd, LOCK_UN) == -1)
 		forget(slot);
 	return 0;
 }

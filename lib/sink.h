@@ -6,6 +6,9 @@
  * SINK_SLOTS of them); before each append the path is looked up by name
  * again, and a log renamed away (logrotate), deleted or replaced is
  * closed and the name opened afresh, so rotation needs no signal.
+ * Appends to one log take turns through a lock file of its own,
+ * DIR/.MEMBER_ID.lock, that only the responder's user can open: a
+ * reader of the log (group adm) cannot hold up an append.
  */
 #ifndef SINK_H
 #define SINK_H
@@ -19,7 +22,13 @@
 /* mode of a log file the sink creates (less the process umask) */
 #define SINK_MODE 0640
 
-/* logs a struct sink keeps open; past it, the least recently used is closed */
+/* mode of a lock file the sink creates: the responder's user alone */
+#define SINK_LOCK_MODE 0600
+
+/*
+ * logs a struct sink keeps open, each with its lock file (two
+ * descriptors); past it, the least recently used is closed
+ */
 #define SINK_SLOTS 64
 
 /* One kept log.  Private to sink.c: read only by tests. */
@@ -30,16 +39,24 @@ struct sink_slot {
 	/* fd's file as opened: when the name's lstat differs in device,
 	 * inode, mode or owner, fd is closed and the name opened again */
 	struct stat st;
+	int unsynced; /* 1: created by this slot's open, dir not yet synced */
+	/* "dir/.portal.lock", O_RDONLY|O_CLOEXEC, what flock() takes; -1
+	 * while none is open.  lockdev and lockino name its file, checked
+	 * against the name once locked. */
+	int lockfd;
+	dev_t lockdev;
+	ino_t lockino;
 	unsigned long long used; /* sink's clock at the slot's last append */
 };
 
 /*
- * The open logs of one process, owned by the caller.  Zero-initialise
- * before use (struct sink s = { 0 }); release with sink_close.  Not to
- * be shared between processes: flock() locks belong to the open file,
- * which fork() shares, so a child that appends first calls sink_close on
- * its copy (closing its copies of the descriptors only) and starts
- * afresh.  Not for concurrent use by threads.
+ * The open logs (and their lock files) of one process, owned by the
+ * caller.  Zero-initialise before use (struct sink s = { 0 }); release
+ * with sink_close.  Not to be shared between processes: flock() locks
+ * belong to the open file, which fork() shares, so a child that appends
+ * first calls sink_close on its copy (closing its copies of the
+ * descriptors only) and starts afresh.  Not for concurrent use by
+ * threads.
  */
 struct sink {
 	struct sink_slot slot[SINK_SLOTS];
@@ -59,30 +76,66 @@ struct sink {
  * is gone, names another file (logrotate renamed the log away, someone
  * deleted or replaced it) or its mode or owner changed, the kept
  * descriptor is closed and the name opened as when nothing was kept:
- * O_APPEND|O_CREAT|O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK, O_RDWR (O_WRONLY when
- * only writing is allowed), a regular file only.  Opening one more log
- * when SINK_SLOTS are kept closes the least recently used one first.
+ * O_APPEND|O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK, O_RDWR (O_WRONLY when only
+ * writing is allowed), a regular file only; when absent, created with
+ * O_CREAT|O_EXCL added (and opened as it is, should another process
+ * make it first), so the sink knows it made the log.  Opening one more
+ * log when SINK_SLOTS are kept closes the least recently used one first.
  *
- * The append holds flock(LOCK_EX) from before the write until after it
- * (released with LOCK_UN, the descriptor staying open), retries short
+ * Appends to the log take turns through its lock file, dir/.portal.lock,
+ * never through the log itself, which its readers may flock() too.  The
+ * lock file is opened with the log and kept beside it (closed with it):
+ * O_RDONLY|O_CREAT|O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK, created
+ * SINK_LOCK_MODE; it must be a regular file owned by the process's
+ * effective user with no group or other permission, or the append fails
+ * ("lock not a regular file", "lock not private") since anyone else who
+ * could open it could stop every append.  The lock is flock(LOCK_EX),
+ * tried with LOCK_NB and tried again after a nap that grows from 1 ms to
+ * 20 ms, for at most LIMIT_LOCK_WAIT_MS (CLOCK_MONOTONIC); past it the
+ * append fails with the reason "lock timeout".  While it waits, a
+ * pending SIGTERM, SIGINT, SIGHUP, SIGQUIT or SIGUSR1 ends the wait at
+ * once with the reason "lock wait stopped": only a signal the caller
+ * holds blocked stays pending, so this is for a caller that blocks the
+ * signals that tell it to stop while it serves a request.  An
+ * uncontended lock is taken whatever is pending.  Once locked, a lock
+ * file deleted or replaced meanwhile is opened again by name and locked
+ * in its turn, as every other append locks the file at the name.
+ *
+ * The append holds the lock from before the write until after it
+ * (released with LOCK_UN, the descriptors staying open), retries short
  * writes and EINTR, and, when it fails part way, cuts the file back to
  * its size before the append so no partial line remains.
  * A log that does not end in '\n' (its writer was killed inside write(),
  * which Linux may stop part way) is first cut back to its last whole
  * line, when the file can be read.
  * With sync non-zero it calls fdatasync before returning 0; a failing
- * fdatasync also cuts the file back and fails.
+ * fdatasync also cuts the file back and fails.  Then, still with sync
+ * and under the lock, when the log's name may not be durable yet (the
+ * sink created the log and has not synced its directory since, or the
+ * log was empty before this append, as a creating append that failed
+ * leaves it) it fsyncs dir, opened O_RDONLY|O_DIRECTORY|O_CLOEXEC; a
+ * failure there ("dir open errno=E", "dir fsync errno=E") also cuts the
+ * file back and fails.  So a log that a process created without sync,
+ * and that later synced appends find not empty, never has its directory
+ * synced by the sink: sync is meant to be the same for every append.
+ * The lock file's name is never synced: a crash that loses it loses
+ * nothing, as the next append makes it again.
  *
  * Returns 0 when all len bytes are in the file, or -1 with
  * ERR_STORAGE_UNAVAILABLE and the failed call and errno in the reason
- * ("open errno=ENOENT", "write errno=ENOSPC", "not a regular file"); on
- * any such failure the log's descriptor is closed and forgotten, so the
- * next append opens the name afresh.
+ * ("open errno=ENOENT", "lock open errno=EACCES", "write errno=ENOSPC",
+ * "not a regular file", "lock timeout"); the log is opened before its
+ * lock file, so a log that cannot be opened is the reason given.  On any
+ * such failure the log's and the lock file's descriptors are closed and
+ * forgotten, so the next append opens both names afresh.
  */
 int sink_append(struct sink *sink, const char *dir, const char *portal,
     const char *buf, size_t len, int sync, struct err *err);
 
-/* sink_close: close every kept log and free sink's memory; it stays usable. */
+/*
+ * sink_close: close every kept log and lock file and free sink's memory;
+ * it stays usable.
+ */
 void sink_close(struct sink *sink);
 
 #endif

@@ -85,7 +85,7 @@ START_TEST(test_syntax)
 	                           "p4 tok4#in-token #comment\n"
 	                           "p5 tok5 label\r\n"
 	                           "\r\n"
-	                           "p6 tok6"; /* no final newline */
+	                           "p6 tok6\n";
 	struct allowlist *list = parse_str(text);
 
 	ck_assert_uint_eq(allowlist_size(list), 6);
@@ -109,8 +109,9 @@ END_TEST
 START_TEST(test_not_terminated)
 {
 	/* only len bytes count: no NUL needed, and a NUL is just a byte */
-	static const char text[] = "a b\0c\nz tokB-and-more";
-	struct allowlist *list = parse(text, sizeof(text) - 10);
+	static const char text[] = "a b\0c\nz tokB\nz tokB-and-more\n";
+	struct allowlist *list =
+	    parse(text, sizeof(text) - 1 - strlen("z tokB-and-more\n"));
 
 	ck_assert_uint_eq(allowlist_size(list), 1);
 	ck_assert_uint_eq(allowlist_warnings(list), 1);
@@ -122,6 +123,53 @@ START_TEST(test_not_terminated)
 	    check(list, "z", "tokB-and-more"), ALLOWLIST_TOKEN_MISMATCH);
 	ck_assert_int_eq(check(list, "a", "b"), ALLOWLIST_UNKNOWN_PORTAL);
 	allowlist_free(list);
+}
+END_TEST
+
+/* A last line that is blank or only a comment loses nothing: no warning. */
+static const char *const quiet_ends[] = {
+    "p tok\n   ",
+    "p tok\n\t",
+    "p tok\n\r",
+    "p tok\n# a comm",
+    "p tok\n  # x y",
+};
+
+/*
+ * A last line without its newline is what a writer cut short leaves: a
+ * token cut there must not make its prefix valid.  REST_TOKEN begins
+ * with '8'.
+ */
+START_TEST(test_no_final_newline)
+{
+	static const char text[] = SEED_ID " " SEED_TOKEN "\n" REST_ID " 8";
+	struct allowlist *list = parse_str(text);
+	size_t i;
+
+	ck_assert_uint_eq(allowlist_size(list), 1);
+	ck_assert_uint_eq(allowlist_warnings(list), 1);
+	ck_assert_str_eq(allowlist_warning(list, 0),
+	    "line 2: no newline at the end: the file may be half written");
+	ck_assert_int_eq(check(list, REST_ID, "8"), ALLOWLIST_UNKNOWN_PORTAL);
+	ck_assert_int_eq(
+	    check(list, REST_ID, REST_TOKEN), ALLOWLIST_UNKNOWN_PORTAL);
+	ck_assert_int_eq(check(list, SEED_ID, SEED_TOKEN), ALLOWLIST_OK);
+	allowlist_free(list);
+
+	/* the same line with its newline is an entry */
+	list = parse_str(SEED_ID " " SEED_TOKEN "\n" REST_ID " 8\n");
+	ck_assert_uint_eq(allowlist_size(list), 2);
+	ck_assert_uint_eq(allowlist_warnings(list), 0);
+	ck_assert_int_eq(check(list, REST_ID, "8"), ALLOWLIST_OK);
+	allowlist_free(list);
+
+	for (i = 0; i < sizeof(quiet_ends) / sizeof(quiet_ends[0]); i++) {
+		list = parse_str(quiet_ends[i]);
+		ck_assert_uint_eq(allowlist_size(list), 1);
+		ck_assert_uint_eq(allowlist_warnings(list), 0);
+		ck_assert_int_eq(check(list, "p", "tok"), ALLOWLIST_OK);
+		allowlist_free(list);
+	}
 }
 END_TEST
 
@@ -497,12 +545,13 @@ START_TEST(test_limit_line)
 	struct allowlist *list;
 
 	make_line(line, LIMIT_ALLOWLIST_LINE, "p", "tok");
+	strcat(line, "\n");
 	list = parse_str(line);
 	ck_assert_uint_eq(allowlist_size(list), 1);
 	allowlist_free(list);
 
 	/* the CR of a CRLF ending is not part of the line */
-	strcat(line, "\r\n");
+	strcpy(line + LIMIT_ALLOWLIST_LINE, "\r\n");
 	list = parse_str(line);
 	ck_assert_uint_eq(allowlist_size(list), 1);
 	ck_assert_int_eq(check(list, "p", "tok"), ALLOWLIST_OK);
@@ -531,6 +580,7 @@ allowlist_suite(void)
 	tcase_add_test(core, test_fixture);
 	tcase_add_test(core, test_syntax);
 	tcase_add_test(core, test_not_terminated);
+	tcase_add_test(core, test_no_final_newline);
 	tcase_add_test(core, test_empty);
 	tcase_add_test(core, test_rotation);
 	tcase_add_test(core, test_malformed);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "limit.h"
@@ -27,6 +28,11 @@ static struct sink sink;
 #define EVERY 20
 /* bytes: a big record, well over PIPE_BUF */
 #define BIG 10240
+
+/* ms: an append that did not wait for a lock takes less, far less */
+#define PROMPT_MS (LIMIT_LOCK_WAIT_MS / 4)
+/* ms: how long a lock held for a while is held */
+#define HELD_MS 300
 
 static void
 setup(void)
@@ -178,7 +184,8 @@ START_TEST(test_create)
 	ck_assert_int_eq(st.st_mode & 07777, SINK_MODE);
 	ck_assert_int_eq(SINK_MODE, 0640);
 	assert_content(tmp("p1.jsonl"), "{\"a\":1}\n");
-	ck_assert_int_eq(entries(tmpdir), 1);
+	/* and its lock file */
+	ck_assert_int_eq(entries(tmpdir), 2);
 }
 END_TEST
 
@@ -220,9 +227,11 @@ START_TEST(test_kept_open)
 	assert_ok(tmpdir, "p", "a\n", 0);
 	ck_assert_int_eq(fds_on(tmp("p.jsonl")), 1);
 	assert_ok(tmpdir, "p", "b\n", 0);
-	ck_assert_int_eq(fds_on(tmp("")), 1);
+	/* the log and its lock file */
+	ck_assert_int_eq(fds_on(tmp(".p.lock")), 1);
+	ck_assert_int_eq(fds_on(tmp("")), 2);
 	/* the lock is released after the append, the descriptor kept */
-	ck_assert_int_ne(fd = open(tmp("p.jsonl"), O_RDONLY), -1);
+	ck_assert_int_ne(fd = open(tmp(".p.lock"), O_RDONLY), -1);
 	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
 	close(fd);
 	assert_content(tmp("p.jsonl"), "a\nb\n");
@@ -255,7 +264,7 @@ START_TEST(test_renamed)
 	ck_assert_int_eq(rename(tmp("p.jsonl.1"), tmp("p.jsonl")), 0);
 	assert_ok(tmpdir, "p", "c\n", 0);
 	assert_content(tmp("p.jsonl"), "a\nc\n");
-	ck_assert_int_eq(fds_on(tmp("")), 1);
+	ck_assert_int_eq(fds_on(tmp("")), 2);
 }
 END_TEST
 
@@ -271,8 +280,8 @@ START_TEST(test_deleted)
 	ck_assert_int_eq(lstat(tmp("p.jsonl"), &st), 0);
 	ck_assert(S_ISREG(st.st_mode));
 	ck_assert_int_eq(st.st_mode & 07777, SINK_MODE);
-	ck_assert_int_eq(fds_on(tmp("")), 1);
-	ck_assert_int_eq(entries(tmpdir), 1);
+	ck_assert_int_eq(fds_on(tmp("")), 2);
+	ck_assert_int_eq(entries(tmpdir), 2);
 }
 END_TEST
 
@@ -318,7 +327,7 @@ START_TEST(test_replaced)
 	ck_assert_int_eq(rename(tmp("away"), tmp("p.jsonl")), 0);
 	assert_ok(tmpdir, "p", "c\n", 0);
 	assert_content(tmp("p.jsonl"), "a\nb\nc\n");
-	ck_assert_int_eq(fds_on(tmp("")), 1);
+	ck_assert_int_eq(fds_on(tmp("")), 2);
 }
 END_TEST
 
@@ -377,7 +386,8 @@ portal_name(char *buf, size_t size, int i, const char *suffix)
 
 /*
  * More portals than slots: every record lands, at most SINK_SLOTS logs
- * are open at once, and the least recently used is the one closed.
+ * (and their lock files) are open at once, and the least recently used
+ * is the one closed.
  */
 START_TEST(test_evict)
 {
@@ -389,9 +399,9 @@ START_TEST(test_evict)
 			portal_name(portal, sizeof(portal), i, "");
 			snprintf(line, sizeof(line), "%s %d\n", portal, round);
 			assert_ok(tmpdir, portal, line, 0);
-			ck_assert_int_le(fds_on(tmp("")), SINK_SLOTS);
+			ck_assert_int_le(fds_on(tmp("")), 2 * SINK_SLOTS);
 		}
-	ck_assert_int_eq(fds_on(tmp("")), SINK_SLOTS);
+	ck_assert_int_eq(fds_on(tmp("")), 2 * SINK_SLOTS);
 	for (i = 0; i < PORTALS; i++) {
 		portal_name(name, sizeof(name), i, ".jsonl");
 		ck_assert_int_eq(fds_on(tmp(name)), i >= PORTALS - SINK_SLOTS);
@@ -405,7 +415,8 @@ START_TEST(test_evict)
 	portal_name(name, sizeof(name), PORTALS - SINK_SLOTS + 1, ".jsonl");
 	ck_assert_int_eq(fds_on(tmp(name)), 0);
 	ck_assert_int_eq(fds_on(tmp("new.jsonl")), 1);
-	ck_assert_int_eq(fds_on(tmp("")), SINK_SLOTS);
+	ck_assert_int_eq(fds_on(tmp(".new.lock")), 1);
+	ck_assert_int_eq(fds_on(tmp("")), 2 * SINK_SLOTS);
 
 	for (i = 0; i < PORTALS; i++) {
 		portal_name(portal, sizeof(portal), i, "");
@@ -415,7 +426,7 @@ START_TEST(test_evict)
 		assert_content(tmp(name), want);
 	}
 	assert_content(tmp("new.jsonl"), "new\n");
-	ck_assert_int_eq(entries(tmpdir), PORTALS + 1);
+	ck_assert_int_eq(entries(tmpdir), 2 * (PORTALS + 1));
 	sink_close(&sink);
 	ck_assert_int_eq(fds_on(tmp("")), 0);
 }
@@ -800,6 +811,249 @@ START_TEST(test_concurrent)
 }
 END_TEST
 
+/* ms_since: milliseconds from t0 to now, both CLOCK_MONOTONIC */
+static long long
+ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000LL +
+	    (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * hold_lock: fork a child that takes flock(LOCK_EX) on path (creating it
+ * SINK_LOCK_MODE if absent) and holds it for ms, or until killed when ms
+ * is negative.  Returns the child's pid once it holds the lock.
+ */
+static pid_t
+hold_lock(const char *path, int ms)
+{
+	struct timespec nap = {ms / 1000, ms % 1000 * 1000000L};
+	int pfd[2], fd;
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		child_sink();
+		close(pfd[0]);
+		if ((fd = open(path, O_RDONLY | O_CREAT, SINK_LOCK_MODE)) ==
+		        -1 ||
+		    flock(fd, LOCK_EX) == -1 || write(pfd[1], "x", 1) != 1)
+			_exit(2);
+		if (ms < 0)
+			for (;;)
+				pause();
+		nanosleep(&nap, NULL);
+		_exit(0);
+	}
+	close(pfd[1]);
+	ck_assert_int_eq(read(pfd[0], &c, 1), 1);
+	close(pfd[0]);
+	return pid;
+}
+
+/* reap: end a hold_lock child, if it has not ended, and wait for it */
+static void
+reap(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+}
+
+static const int reader_locks[] = {LOCK_SH, LOCK_EX};
+
+/*
+ * A reader of the log (group adm reads it) holding flock() on it, shared
+ * or exclusive, for as long as it likes, does not hold up an append: by
+ * a kept descriptor or by one opened afresh (plain CGI).
+ */
+START_TEST(test_reader_lock)
+{
+	struct timespec t0;
+	int fd;
+
+	assert_ok(tmpdir, "p", "a\n", 0);
+	ck_assert_int_ne(fd = open(tmp("p.jsonl"), O_RDONLY), -1);
+	ck_assert_int_eq(flock(fd, reader_locks[_i]), 0);
+	/* an append that waits for the reader waits forever: end it */
+	alarm(10);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_ok(tmpdir, "p", "b\n", 0);
+	ck_assert_int_lt(ms_since(&t0), PROMPT_MS);
+	sink_close(&sink);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_ok(tmpdir, "p", "c\n", 1);
+	ck_assert_int_lt(ms_since(&t0), PROMPT_MS);
+	alarm(0);
+	close(fd);
+	assert_content(tmp("p.jsonl"), "a\nb\nc\n");
+}
+END_TEST
+
+/*
+ * The lock file: made SINK_LOCK_MODE whatever the umask, the process's
+ * own, kept open close-on-exec beside the log, never written.
+ */
+START_TEST(test_lock_file)
+{
+	struct stat st;
+
+	umask(0);
+	assert_ok(tmpdir, "p", "a\n", 0);
+	assert_ok(tmpdir, "p", "b\n", 1);
+	ck_assert_int_eq(lstat(tmp(".p.lock"), &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 07777, SINK_LOCK_MODE);
+	ck_assert_int_eq(SINK_LOCK_MODE, 0600);
+	ck_assert_int_eq(st.st_uid, geteuid());
+	ck_assert_int_eq(st.st_size, 0);
+	ck_assert_int_eq(fds_on(tmp(".p.lock")), 1);
+	ck_assert_int_eq(fds_on(tmp("")), 2);
+	sink_close(&sink);
+	ck_assert_int_eq(fds_on(tmp("")), 0);
+	assert_content(tmp("p.jsonl"), "a\nb\n");
+}
+END_TEST
+
+/*
+ * A lock file others could open (and so lock), or that is no regular
+ * file: refused, no descriptor kept, nothing written, and appended to
+ * once it is gone.
+ */
+static const struct {
+	const char *what, *reason;
+} bad_locks[] = {
+    {"mode 0644", "lock not private"},
+    {"mode 0606", "lock not private"},
+    {"another user's", "lock not private"},
+    {"a symlink", "lock open errno=ELOOP"},
+    {"a FIFO", "lock not a regular file"},
+    {"a directory", "lock open errno=EISDIR"},
+};
+
+START_TEST(test_lock_refused)
+{
+	char lock[PATH_MAX];
+	int fd = -1;
+
+	snprintf(lock, sizeof(lock), "%s", tmp(".p.lock"));
+	switch (_i) {
+	case 0:
+	case 1:
+		ck_assert_int_ne(fd = open(lock, O_CREAT | O_RDONLY, 0600), -1);
+		ck_assert_int_eq(fchmod(fd, _i == 0 ? 0644 : 0606), 0);
+		break;
+	case 2:
+		if (geteuid() != 0)
+			return; /* only root can give a file away */
+		ck_assert_int_ne(fd = open(lock, O_CREAT | O_RDONLY, 0600), -1);
+		ck_assert_int_eq(fchown(fd, 65534, 65534), 0);
+		break;
+	case 3:
+		ck_assert_int_eq(symlink("target", lock), 0);
+		break;
+	case 4:
+		ck_assert_int_eq(mkfifo(lock, 0600), 0);
+		break;
+	case 5:
+		ck_assert_int_eq(mkdir(lock, 0700), 0);
+		break;
+	}
+	if (fd != -1)
+		close(fd);
+	assert_refused(bad_locks[_i].reason);
+	assert_refused(bad_locks[_i].reason);
+	ck_assert_int_eq(access(tmp("target"), F_OK), -1);
+	ck_assert_msg(file_size(tmp("p.jsonl")) == 0,
+	    "lock file %s: log written", bad_locks[_i].what);
+	ck_assert_int_eq(_i == 5 ? rmdir(lock) : unlink(lock), 0);
+	assert_ok(tmpdir, "p", "a\n", 0);
+	assert_content(tmp("p.jsonl"), "a\n");
+}
+END_TEST
+
+/*
+ * A kept lock file deleted, and made again by another process that holds
+ * it: the append locks the file at the name, as that process did, and so
+ * waits for it.
+ */
+START_TEST(test_lock_replaced)
+{
+	struct timespec t0;
+	pid_t pid;
+
+	assert_ok(tmpdir, "p", "a\n", 0);
+	ck_assert_int_eq(unlink(tmp(".p.lock")), 0);
+	pid = hold_lock(tmp(".p.lock"), HELD_MS);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_ok(tmpdir, "p", "b\n", 0);
+	ck_assert_int_ge(ms_since(&t0), HELD_MS / 2);
+	reap(pid);
+	/* the deleted one closed, the new one kept */
+	ck_assert_int_eq(fds_on(tmp(".p.lock")), 1);
+	ck_assert_int_eq(fds_on(tmp("")), 2);
+	assert_content(tmp("p.jsonl"), "a\nb\n");
+}
+END_TEST
+
+/*
+ * A stop signal pending (held blocked, as the responder holds it while
+ * it serves a request) ends a wait for the lock at once; another signal
+ * does not.  A lock nobody holds is taken, a stop pending or not.
+ */
+static const struct {
+	int sig, stops;
+} pending[] = {
+    {SIGTERM, 1},
+    {SIGINT, 1},
+    {SIGHUP, 1},
+    {SIGQUIT, 1},
+    {SIGUSR1, 1},
+    {SIGUSR2, 0},
+};
+
+START_TEST(test_lock_stopped)
+{
+	struct timespec t0;
+	struct err err;
+	sigset_t set;
+	pid_t pid;
+	int sig;
+
+	assert_ok(tmpdir, "p", "a\n", 0);
+	sigemptyset(&set);
+	sigaddset(&set, pending[_i].sig);
+	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
+	pid = hold_lock(tmp(".p.lock"), pending[_i].stops ? -1 : HELD_MS);
+	ck_assert_int_eq(raise(pending[_i].sig), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (pending[_i].stops) {
+		ck_assert_int_eq(append(tmpdir, "p", "x\n", 0, &err), -1);
+		ck_assert_int_lt(ms_since(&t0), PROMPT_MS);
+		ck_assert_int_eq(err.code, ERR_STORAGE_UNAVAILABLE);
+		ck_assert_str_eq(err.reason, "lock wait stopped");
+		ck_assert_int_eq(fds_on(tmp("")), 0);
+		reap(pid);
+		assert_ok(tmpdir, "p", "b\n", 0);
+	} else {
+		assert_ok(tmpdir, "p", "b\n", 0);
+		ck_assert_int_ge(ms_since(&t0), HELD_MS / 2);
+		reap(pid);
+	}
+	/* still pending: taken, then unblocked */
+	ck_assert_int_eq(sigwait(&set, &sig), 0);
+	ck_assert_int_eq(sig, pending[_i].sig);
+	ck_assert_int_eq(sigprocmask(SIG_UNBLOCK, &set, NULL), 0);
+	assert_content(tmp("p.jsonl"), "a\nb\n");
+}
+END_TEST
+
 START_TEST(test_limit_portal)
 {
 	char portal[LIMIT_MEMBER_ID + 2], name[LIMIT_MEMBER_ID + 16];
@@ -815,7 +1069,7 @@ START_TEST(test_limit_portal)
 	ck_assert_int_eq(append(tmpdir, portal, "x\n", 0, &err), -1);
 	ck_assert_int_eq(err.code, ERR_CONFIG);
 	ck_assert_str_eq(err.reason, "invalid portal name");
-	ck_assert_int_eq(entries(tmpdir), 1);
+	ck_assert_int_eq(entries(tmpdir), 2);
 }
 END_TEST
 
@@ -853,6 +1107,42 @@ START_TEST(test_limit_path)
 }
 END_TEST
 
+/*
+ * LIMIT_LOCK_WAIT_MS: a lock held for less is waited for; one held for
+ * longer fails the append at the limit, with nothing written, and the
+ * log is appended to once the holder is gone.
+ */
+START_TEST(test_limit_lock_wait)
+{
+	struct timespec t0;
+	struct err err;
+	long long ms;
+	pid_t pid;
+
+	assert_ok(tmpdir, "p", "a\n", 0);
+	/* released well before the limit, however late the child wakes */
+	pid = hold_lock(tmp(".p.lock"), LIMIT_LOCK_WAIT_MS - 2 * HELD_MS);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_ok(tmpdir, "p", "b\n", 0);
+	ck_assert_int_ge(ms_since(&t0), LIMIT_LOCK_WAIT_MS - 3 * HELD_MS);
+	reap(pid);
+
+	pid = hold_lock(tmp(".p.lock"), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(append(tmpdir, "p", "x\n", 0, &err), -1);
+	ms = ms_since(&t0);
+	ck_assert_int_eq(err.code, ERR_STORAGE_UNAVAILABLE);
+	ck_assert_str_eq(err.reason, "lock timeout");
+	ck_assert_int_ge(ms, LIMIT_LOCK_WAIT_MS);
+	ck_assert_int_lt(ms, LIMIT_LOCK_WAIT_MS + 1000);
+	ck_assert_int_eq(fds_on(tmp("")), 0);
+	assert_content(tmp("p.jsonl"), "a\nb\n");
+	reap(pid);
+	assert_ok(tmpdir, "p", "c\n", 0);
+	assert_content(tmp("p.jsonl"), "a\nb\nc\n");
+}
+END_TEST
+
 static Suite *
 sink_suite(void)
 {
@@ -885,11 +1175,22 @@ sink_suite(void)
 	tcase_add_test(core, test_heal_long);
 	tcase_add_test(core, test_killed_writer);
 	tcase_add_test(core, test_concurrent);
+	tcase_add_loop_test(core, test_reader_lock, 0,
+	    sizeof(reader_locks) / sizeof(reader_locks[0]));
+	tcase_add_test(core, test_lock_file);
+	tcase_add_loop_test(core, test_lock_refused, 0,
+	    sizeof(bad_locks) / sizeof(bad_locks[0]));
+	tcase_add_test(core, test_lock_replaced);
+	tcase_add_loop_test(
+	    core, test_lock_stopped, 0, sizeof(pending) / sizeof(pending[0]));
 	suite_add_tcase(s, core);
 
 	tcase_add_checked_fixture(limits, setup, teardown);
+	/* the lock wait takes its limit, LIMIT_LOCK_WAIT_MS */
+	tcase_set_timeout(limits, 120);
 	tcase_add_test(limits, test_limit_portal);
 	tcase_add_test(limits, test_limit_path);
+	tcase_add_test(limits, test_limit_lock_wait);
 	suite_add_tcase(s, limits);
 	return s;
 }

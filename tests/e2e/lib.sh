@@ -298,10 +298,12 @@ body_of_size() {
 	printf '%s\n' "$f"
 }
 
-# others_sum PORTAL: checksum of every log under $T/logs but
-# $LOGS/PORTAL.jsonl.
+# others_sum PORTAL: checksum of every file under $T/logs but
+# $LOGS/PORTAL.jsonl and its lock file $LOGS/.PORTAL.lock (which its
+# first append creates).
 others_sum() {
-	find "$T/logs" -type f ! -path "$LOGS/$1.jsonl" -print0 |
+	find "$T/logs" -type f ! -path "$LOGS/$1.jsonl" \
+	    ! -path "$LOGS/.$1.lock" -print0 |
 	    LC_ALL=C sort -z | xargs -0r sha256sum | sha256sum
 }
 
