@@ -13,9 +13,12 @@ WARNINGS = -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	-Wimplicit-fallthrough
 LIB_PKGS = jansson libsodium
 B24_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -iquote lib $(WARNINGS) \
-	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS)) $(CURL_CFLAGS)
 LIB_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
 FCGI_LIBS = $(shell $(PKG_CONFIG) --libs fcgi)
+# libcurl: lib/oauth.c only, which only b24hookctl links
+CURL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl)
+CURL_LIBS = $(shell $(PKG_CONFIG) --libs libcurl)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 
@@ -24,7 +27,7 @@ LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 TEST_SRC = $(wildcard tests/check_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=build/tests/%)
 
-all: build/b24hook
+all: build/b24hook build/b24hookctl
 
 build/%.o: %.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
@@ -35,6 +38,10 @@ build/libb24hook.a: $(LIB_OBJ)
 
 build/b24hook: build/cgi/b24hook.o build/libb24hook.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS) $(LIB_LIBS)
+
+# the operator's tool: never a CGI program, the only one that links libcurl
+build/b24hookctl: build/ctl/b24hookctl.o build/libb24hook.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(LIB_LIBS)
 
 build/tests/%.o: tests/%.c $(wildcard lib/*.h tests/*.h)
 	@mkdir -p $(@D)
@@ -48,7 +55,7 @@ build/tests/check_%: build/tests/check_%.o build/tests/testutil.o \
 # Check suite and every end-to-end test; the last line sums them up.
 # Files in mk/ add targets to CHECK_MORE (sanitizers, fuzzing...).
 check: deps
-	$(MAKE) build/b24hook $(TEST_BIN)
+	$(MAKE) all $(TEST_BIN)
 	@bash scripts/runtests.sh $(foreach t,$(CHECK_MORE),"$(MAKE) --no-print-directory $(t)")
 
 deps:
@@ -58,7 +65,7 @@ demo: deps
 	$(MAKE) build/b24hook
 	@sh scripts/demo.sh
 
-install: build/b24hook
+install: build/b24hook build/b24hookctl
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 build/b24hook $(DESTDIR)$(BINDIR)/b24hook
 
