@@ -68,6 +68,7 @@ demo: deps
 install: build/b24hook build/b24hookctl
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 build/b24hook $(DESTDIR)$(BINDIR)/b24hook
+	install -m 0755 build/b24hookctl $(DESTDIR)$(BINDIR)/b24hookctl
 
 clean:
 	rm -rf build
