@@ -15,6 +15,11 @@
 #include "allowedit.h"
 #include "spool.h"
 
+/* a line b24hookctl writes is always one the responder reads */
+_Static_assert(LIMIT_MEMBER_ID + 1 + LIMIT_TOKEN + 1 + LIMIT_LABEL <=
+	LIMIT_ALLOWLIST_LINE,
+    "an added line must fit LIMIT_ALLOWLIST_LINE");
+
 /* bytes: the digest a fingerprint is cut from */
 #define FP_DIGEST 32
 
@@ -326,9 +331,6 @@ allowedit_add(struct allowedit *ed, const char *member_id,
 		    "label must be at most %d bytes of printable ASCII, "
 		    "not starting with '#'", LIMIT_LABEL);
 	need = idlen + 1 + len + (*label ? 1 + strlen(label) : 0);
-	if (need > LIMIT_ALLOWLIST_LINE)
-		return err_set(err, ERR_CONFIG,
-		    "the line would pass %d bytes", LIMIT_ALLOWLIST_LINE);
 	if (allowedit_find(ed, member_id, token, len) == ALLOWEDIT_LISTED)
 		return 0;
 	switch (room(&ed->text, need + 1)) {

@@ -100,7 +100,7 @@ enum allowedit_found allowedit_find(const struct allowedit *ed,
  * allowedit_add: append the line "MEMBER_ID TOKEN LABEL\n" (LABEL may be
  * NULL or "": no label).  member_id and token must have the allow-list's
  * shapes, label be printable ASCII of at most LIMIT_LABEL bytes not
- * starting with '#', and the line fit in LIMIT_ALLOWLIST_LINE bytes.
+ * starting with '#' (so the line always fits LIMIT_ALLOWLIST_LINE).
  * An entry with this member_id and token already there is not added
  * twice: *added is 0 then, 1 otherwise.  Returns 0, or -1 with
  * ERR_CONFIG (a shape) or ERR_INTERNAL.
