@@ -23,6 +23,7 @@ CLIENT_ID=local.5f0c1b2a3d4e5f.12345678
 SPOOL_ENTRIES=256   # LIMIT_SPOOL_ENTRIES
 TOKEN_AGE=3600      # LIMIT_ACCESS_TOKEN_AGE, seconds
 OAUTH_TIMEOUT=10    # LIMIT_OAUTH_TIMEOUT_MS / 1000
+OAUTH_ANSWER=65536  # LIMIT_OAUTH_ANSWER, bytes
 SECRETS=()          # every token made here, for the closing scan
 
 # --- the parts ------------------------------------------------------------
@@ -83,6 +84,13 @@ answer() {
 	     time: {start: 1714640000.1, finish: 1714640000.2}}' \
 	    >"$IN/oauth/www/answers/${!k}.json"
 	chmod 0644 "$IN/oauth/www/answers/${!k}.json"
+}
+
+# pad VAR BYTES: VAR's answer padded with spaces to BYTES bytes.
+pad() {
+	local k=${1}_K f
+	f=$IN/oauth/www/answers/${!k}.json
+	printf '%*s' $(($2 - $(stat -c %s "$f"))) '' >>"$f"
 }
 
 # fp TOKEN: its fingerprint, as b24hookctl shows it (BLAKE2b-256, 8 hex).
@@ -381,6 +389,30 @@ test_untrusted() {
 	    grep -q 'B24HOOK_OAUTH_URL not https://' "$CTL_ERR"
 }
 
+# LIMIT_OAUTH_ANSWER: an answer of N bytes is read, one of N+1 is not.
+test_answer_size() {
+	local allow
+	new_claim S
+	answer S
+	pad S "$OAUTH_ANSWER"
+	claimed "claim, an answer of $OAUTH_ANSWER bytes" "$(claim_body S)" "$S_M" "$S_D"
+	ctl -- enroll verify
+	check "an answer of $OAUTH_ANSWER bytes: read, verified" \
+	    grep -q "^$CLAIM $S_M $S_D verified: " "$CTL_OUT"
+	new_claim V
+	answer V
+	pad V $((OAUTH_ANSWER + 1))
+	claimed "claim, an answer of $((OAUTH_ANSWER + 1)) bytes" "$(claim_body V)" "$V_M" "$V_D"
+	allow=$(allow_sum)
+	ctl -- enroll verify
+	assert_eq "an answer of $((OAUTH_ANSWER + 1)) bytes: not taken" \
+	    "1 $CLAIM $V_M $V_D pending: not checked (app.info answer over $OAUTH_ANSWER bytes)" \
+	    "$CTL_RC $(cat "$CTL_OUT")"
+	assert_eq "an answer too long: allow-list byte-identical" "$allow" "$(allow_sum)"
+	ctl -- enroll reject "$CLAIM"
+	assert_eq "an answer too long: rejected by hand" 0 "$CTL_RC"
+}
+
 # age ID SECONDS: make claim ID SECONDS older, as if it came then.
 age() {
 	local f=$SPOOL/$1.pending
@@ -601,6 +633,7 @@ test_happy
 test_refusals
 test_no_answer
 test_untrusted
+test_answer_size
 test_expired
 test_conflict
 test_token_change
