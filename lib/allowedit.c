@@ -1,4 +1,3 @@
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -7,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "allowedit.h"
+#include "lockfile.h"
 #include "spool.h"
 
 /* a line b24hookctl writes is always one the responder reads */
@@ -193,30 +192,12 @@ allowedit_read(const char *path, struct buf *text, struct stat *st,
 static int
 lock(struct allowedit *ed, struct err *err)
 {
-	struct timespec pause = { 0, 10 * 1000000 };
 	char path[4096];
-	int waited;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s.lock", ed->path) >=
 	    sizeof(path))
 		return err_set(err, ERR_CONFIG, "allowlist path too long");
-	ed->lock = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (ed->lock == -1)
-		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
-		    "allowlist lock open");
-	for (waited = 0;; waited += 10) {
-		if (flock(ed->lock, LOCK_EX | LOCK_NB) == 0)
-			return 0;
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
-			    "allowlist flock");
-		if (waited >= LIMIT_LOCK_WAIT_MS)
-			return err_set(err, ERR_STORAGE_UNAVAILABLE,
-			    "allowlist locked by another edit for %d ms",
-			    LIMIT_LOCK_WAIT_MS);
-		nanosleep(&pause, NULL);
-	}
+	return lockfile_take(path, "allowlist", &ed->lock, err);
 }
 
 int

@@ -4,8 +4,8 @@
  * other, and atomically, so that a responder reading it at any moment
  * sees the whole old file or the whole new one.
  *
- * An edit opens the list (allowedit_open: takes flock on PATH.lock,
- * beside it, waiting at most LIMIT_LOCK_WAIT_MS; reads PATH), changes
+ * An edit opens the list (allowedit_open: takes the lock file PATH.lock
+ * beside it, lockfile.h; reads PATH), changes
  * its text in memory (allowedit_add, allowedit_remove: every other line,
  * comments included, is kept byte for byte) and commits it
  * (allowedit_commit: written to a temp file beside it, given the old

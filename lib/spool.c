@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "lockfile.h"
 #include "spool.h"
 
 /* bytes: a file name of the spool, NUL included (".ID.tmp" is longest) */
@@ -491,37 +492,13 @@ out:
 int
 spool_lock(const char *dir, int *fd, struct err *err)
 {
-	struct timespec pause = { 0, 10 * 1000000 };
 	char path[4096];
-	int waited;
 
+	*fd = -1;
 	if ((size_t)snprintf(path, sizeof(path), "%s/.lock", dir) >=
 	    sizeof(path))
 		return err_set(err, ERR_CONFIG, "spool path too long");
-	/* read-only: closing it does not count as a change of the spool */
-	*fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (*fd == -1)
-		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
-		    "spool lock open");
-	for (waited = 0;; waited += 10) {
-		if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
-			return 0;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
-			    "spool flock");
-			break;
-		}
-		if (waited >= LIMIT_LOCK_WAIT_MS) {
-			err_set(err, ERR_STORAGE_UNAVAILABLE,
-			    "spool locked by another b24hookctl for %d ms",
-			    LIMIT_LOCK_WAIT_MS);
-			break;
-		}
-		nanosleep(&pause, NULL);
-	}
-	close(*fd);
-	*fd = -1;
-	return -1;
+	return lockfile_take(path, "spool", fd, err);
 }
 
 void

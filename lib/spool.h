@@ -120,9 +120,9 @@ void spool_state_text(const struct spool_entry *e, char *buf, size_t size);
 int spool_add(const char *dir, struct spool_entry *e, struct err *err);
 
 /*
- * spool_lock: b24hookctl's lock on dir (flock on dir/.lock, created
- * 0600), waiting at most LIMIT_LOCK_WAIT_MS; *fd is released by
- * spool_unlock.  Returns 0, or -1 with ERR_STORAGE_UNAVAILABLE.
+ * spool_lock: b24hookctl's lock on dir: lockfile_take on dir/.lock
+ * (lockfile.h); *fd is released by spool_unlock.  Returns 0, or -1 with
+ * ERR_STORAGE_UNAVAILABLE.
  */
 int spool_lock(const char *dir, int *fd, struct err *err);
 void spool_unlock(int fd);
