@@ -98,11 +98,15 @@ oauth_app_info(const struct settings *s, const char *access_token,
 	if (a.over || rc == CURLE_FILESIZE_EXCEEDED)
 		err_set(err, ERR_STORAGE_UNAVAILABLE,
 		    "app.info answer over %d bytes", LIMIT_OAUTH_ANSWER);
-	else if (rc != CURLE_OK)
-		/* libcurl's own words name the host, never the query */
+	else if (rc != CURLE_OK) {
+		/* libcurl's words name the host; any that quote the URL's
+		 * query, which holds the token, are left out */
+		if (strstr(errbuf, access_token) != NULL ||
+		    strstr(errbuf, "auth=") != NULL)
+			errbuf[0] = '\0';
 		err_set(err, ERR_STORAGE_UNAVAILABLE, "app.info: %s%s%s",
-		    curl_easy_strerror(rc), errbuf[0] ? ": " : "",
-		    strstr(errbuf, access_token) == NULL ? errbuf : "");
+		    curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
+	}
 	else if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status) !=
 	    CURLE_OK)
 		err_set(err, ERR_STORAGE_UNAVAILABLE, "app.info: no status");

@@ -56,6 +56,9 @@ test_recipes_agree() {
 	local spool=/var/lib/b24hook/enroll
 	assert_eq "path unit watches the spool" "$spool" \
 	    "$(value "$DEPLOY/systemd/b24hook-enroll.path" PathChanged)"
+	assert_eq "path and timer units start the verifier" \
+	    "b24hook-enroll.service b24hook-enroll.service" \
+	    "$(value "$DEPLOY/systemd/b24hook-enroll.path" Unit) $(value "$DEPLOY/systemd/b24hook-enroll.timer" Unit)"
 	assert_eq "verifier: B24HOOK_ENROLL_DIR is the spool" \
 	    "B24HOOK_ENROLL_DIR=$spool" "$(value "$enroll" Environment | grep ENROLL)"
 	check "service: the spool, commented, as the README turns it on" \
@@ -94,8 +97,10 @@ test_systemd() {
 	check "render b24hook-enroll.path" render \
 	    "$DEPLOY/systemd/b24hook-enroll.path" "$d/b24hook-enroll.path" \
 	    /var/lib/b24hook/enroll "$T/spool"
+	cp "$DEPLOY/systemd/b24hook-enroll.timer" "$d/"
 	out=$(systemd-analyze verify "$d/b24hook.socket" "$d/b24hook.service" \
-	    "$d/b24hook-enroll.path" "$d/b24hook-enroll.service" 2>&1)
+	    "$d/b24hook-enroll.path" "$d/b24hook-enroll.timer" \
+	    "$d/b24hook-enroll.service" 2>&1)
 	assert_eq "systemd-analyze verify: exit status" 0 "$?"
 	assert_eq "systemd-analyze verify: no warning" "" "$out"
 	check "systemd-analyze security: exposure at most 1.0" \
