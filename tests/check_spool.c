@@ -565,6 +565,32 @@ START_TEST(test_limit_bytes)
 }
 END_TEST
 
+/* LIMIT_SPOOL_DONE: N decided entries are kept, of N+1 the oldest goes. */
+START_TEST(test_limit_done)
+{
+	struct timespec now;
+	struct err err;
+	size_t removed;
+	char name[64];
+	int i;
+
+	for (i = 0; i < LIMIT_SPOOL_DONE; i++) {
+		snprintf(name, sizeof(name), "%016x.done", i);
+		dummy(name, 10);
+		age(name, LIMIT_SPOOL_DONE - i);
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	ck_assert_int_eq(spool_prune(spool, &now, &removed, &err), 0);
+	ck_assert_uint_eq(removed, 0);
+	dummy("ffffffffffffffff.done", 10);
+	ck_assert_int_eq(spool_prune(spool, &now, &removed, &err), 0);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_uint_eq(files(".done"), LIMIT_SPOOL_DONE);
+	ck_assert_int_eq(access(entry_path("0000000000000000", "done"), F_OK),
+	    -1);
+}
+END_TEST
+
 /* LIMIT_SPOOL_ENTRY: an entry of N bytes is kept, of N+1 refused. */
 START_TEST(test_limit_entry)
 {
@@ -663,6 +689,7 @@ spool_suite(void)
 	tcase_add_test(limits, test_limit_entries);
 	tcase_add_test(limits, test_limit_bytes);
 	tcase_add_test(limits, test_limit_entry);
+	tcase_add_test(limits, test_limit_done);
 	tcase_add_test(limits, test_limit_fields);
 	suite_add_tcase(s, limits);
 	return s;
