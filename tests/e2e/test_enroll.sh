@@ -615,7 +615,7 @@ test_cli() {
 	assert_eq "usage: exit 2" 2 "$CTL_RC"
 }
 
-need nginx spawn-fcgi curl openssl jq cgi-fcgi perl b2sum
+need nginx spawn-fcgi curl openssl jq perl b2sum
 servers_setup
 SOCK=$T/run/b24hook.sock
 if ! tls_setup || ! setup; then
