@@ -24,9 +24,12 @@ HARDEN_CFLAGS ?= -fstack-protector-strong -fPIE \
 HARDEN_LDFLAGS ?= -pie -Wl,-z,relro,-z,now
 LIB_PKGS = jansson libsodium
 B24_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -iquote lib $(WARNINGS) \
-	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+	$(shell $(PKG_CONFIG) --cflags $(LIB_PKGS)) $(CURL_CFLAGS)
 LIB_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS))
 FCGI_LIBS = $(shell $(PKG_CONFIG) --libs fcgi)
+# libcurl: lib/oauth.c only, which only b24hookctl links
+CURL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl)
+CURL_LIBS = $(shell $(PKG_CONFIG) --libs libcurl)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 
@@ -35,7 +38,7 @@ LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 TEST_SRC = $(wildcard tests/check_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=build/tests/%)
 
-all: build/b24hook
+all: build/b24hook build/b24hookctl
 
 build/%.o: %.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
@@ -49,6 +52,10 @@ build/b24hook: build/cgi/b24hook.o build/libb24hook.a
 	$(CC) $(CFLAGS) $(HARDEN_CFLAGS) $(LDFLAGS) $(HARDEN_LDFLAGS) -o $@ $^ \
 	    $(FCGI_LIBS) $(LIB_LIBS)
 
+# the operator's tool: never a CGI program, the only one that links libcurl
+build/b24hookctl: build/ctl/b24hookctl.o build/libb24hook.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(LIB_LIBS)
+
 build/tests/%.o: tests/%.c $(wildcard lib/*.h tests/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(B24_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
@@ -61,7 +68,7 @@ build/tests/check_%: build/tests/check_%.o build/tests/testutil.o \
 # Check suite and every end-to-end test; the last line sums them up.
 # Files in mk/ add targets to CHECK_MORE (sanitizers, fuzzing...).
 check: deps
-	$(MAKE) build/b24hook $(TEST_BIN)
+	$(MAKE) all $(TEST_BIN)
 	@bash scripts/runtests.sh $(foreach t,$(CHECK_MORE),"$(MAKE) --no-print-directory $(t)")
 
 deps:
@@ -71,9 +78,10 @@ demo: deps
 	$(MAKE) build/b24hook
 	@sh scripts/demo.sh
 
-install: build/b24hook
+install: build/b24hook build/b24hookctl
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 build/b24hook $(DESTDIR)$(BINDIR)/b24hook
+	install -m 0755 build/b24hookctl $(DESTDIR)$(BINDIR)/b24hookctl
 
 clean:
 	rm -rf build

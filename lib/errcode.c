@@ -11,6 +11,7 @@ static const struct {
 	const char *text;
 } table[] = {
 	[ERR_OK] = { 200, "ok", "OK" },
+	[ERR_ENROLLMENT_PENDING] = { 202, "enrollment_pending", "Accepted" },
 	[ERR_MALFORMED_BODY] = { 400, "malformed_body", "Bad Request" },
 	[ERR_NOT_AN_EVENT] = { 400, "not_an_event", "Bad Request" },
 	[ERR_MISSING_AUTH] = { 400, "missing_auth", "Bad Request" },

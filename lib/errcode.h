@@ -10,6 +10,7 @@
 
 enum err_code {
 	ERR_OK = 0,
+	ERR_ENROLLMENT_PENDING,	    /* 202 enrollment_pending: claim spooled */
 	ERR_MALFORMED_BODY,	    /* 400 malformed_body */
 	ERR_NOT_AN_EVENT,	    /* 400 not_an_event: no event key */
 	ERR_MISSING_AUTH,	    /* 400 missing_auth */

@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include "buf.h"
+#include "enroll.h"
 #include "event.h"
 #include "request.h"
 #include "sink.h"
+#include "spool.h"
 
 /*
  * A decimal count of bytes with nothing around it; 0 with *n set, or -1
@@ -25,6 +27,56 @@ parse_size(const char *s, size_t ceiling, size_t *n)
 	if (errno != 0 || *end != '\0' || v > ceiling)
 		return -1;
 	*n = (size_t)v;
+	return 0;
+}
+
+/* 1..max bytes, each printable ASCII (no space) */
+static int
+printable(const char *v, size_t max)
+{
+	size_t n = strlen(v), i;
+
+	if (n == 0 || n > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (v[i] < 0x21 || v[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * The enrollment settings.  The OAuth URL is configuration, never taken
+ * from a body (auth[server_endpoint]): it must be https:// and a host,
+ * since the access token travels in its query.
+ */
+static int
+settings_enroll(settings_lookup *get, struct settings *s, struct err *err)
+{
+	const char *dir = get("B24HOOK_ENROLL_DIR");
+	const char *client_id = get("B24HOOK_CLIENT_ID");
+	const char *url = get("B24HOOK_OAUTH_URL");
+	const char *ca = get("B24HOOK_OAUTH_CA");
+
+	s->enroll_dir = dir != NULL && *dir != '\0' ? dir : NULL;
+	s->client_id = NULL;
+	if (client_id != NULL && *client_id != '\0') {
+		if (!printable(client_id, LIMIT_CLIENT_ID))
+			return err_set(err, ERR_CONFIG,
+			    "B24HOOK_CLIENT_ID not 1..%d printable bytes",
+			    LIMIT_CLIENT_ID);
+		s->client_id = client_id;
+	}
+	s->oauth_url = SETTINGS_OAUTH_URL;
+	if (url != NULL && *url != '\0') {
+		if (!printable(url, LIMIT_URL) ||
+		    strncmp(url, "https://", 8) != 0 || url[8] == '\0' ||
+		    url[8] == '/' || strpbrk(url, "?#") != NULL)
+			return err_set(err, ERR_CONFIG,
+			    "B24HOOK_OAUTH_URL not https://host (at most %d "
+			    "bytes, no query)", LIMIT_URL);
+		s->oauth_url = url;
+	}
+	s->oauth_ca = ca != NULL && *ca != '\0' ? ca : NULL;
 	return 0;
 }
 
@@ -56,7 +108,7 @@ settings_read(settings_lookup *get, struct settings *s, struct err *err)
 			    "B24HOOK_FSYNC not 0 or 1");
 		s->fsync = 1;
 	}
-	return 0;
+	return settings_enroll(get, s, err);
 }
 
 int
@@ -169,6 +221,36 @@ verify(const json_t *member_id, const json_t *token,
 	return err_set(&o->err, ERR_FORBIDDEN, "token_mismatch");
 }
 
+/*
+ * claim: root, which the allow-list refused (o->err), kept in the spool
+ * when it is a claim (enroll.h).  Returns 0 when it is
+ * (ERR_ENROLLMENT_PENDING); -1 when it is no claim, o->err still the
+ * refusal, or when the spool failed, o->err saying how.
+ */
+static int
+claim(const json_t *root, const struct settings *s,
+    const struct timespec *received, struct outcome *o)
+{
+	struct spool_entry e;
+	struct err why;
+	int rc = -1;
+
+	if (enroll_claim(root, received, &e, &why) == -1) {
+		if (why.code == ERR_INTERNAL)
+			o->err = why;
+		return -1;
+	}
+	if (spool_add(s->enroll_dir, &e, &why) == -1)
+		o->err = why;
+	else {
+		err_set(&o->err, ERR_ENROLLMENT_PENDING, "claim %s", e.id);
+		memcpy(o->domain, e.domain, sizeof(o->domain));
+		rc = 0;
+	}
+	spool_entry_clear(&e);
+	return rc;
+}
+
 int
 request_process(const char *body, size_t len, enum media media,
     const struct settings *s, struct responder *r,
@@ -183,9 +265,14 @@ request_process(const char *body, size_t len, enum media media,
 	/* what this body can make, not what the largest body could */
 	r->records.max = LIMIT_RECORDS(len);
 	if (decode_body(media, body, len, &root, &o->err) == -1 ||
-	    identify(root, o, &member_id, &token) == -1 ||
-	    verify(member_id, token, s, &r->allowlist, o, &portal) == -1 ||
-	    event_records(root, portal, received, &r->records, &o->records,
+	    identify(root, o, &member_id, &token) == -1)
+		goto fail;
+	if (verify(member_id, token, s, &r->allowlist, o, &portal) == -1) {
+		if (o->err.code == ERR_FORBIDDEN && s->enroll_dir != NULL)
+			rc = claim(root, s, received, o);
+		goto fail;
+	}
+	if (event_records(root, portal, received, &r->records, &o->records,
 		&o->err) == -1 ||
 	    sink_append(&r->sink, s->log_dir, portal, r->records.data,
 		r->records.len, s->fsync, &o->err) == -1)
@@ -229,6 +316,12 @@ reply_render(const struct outcome *o, char *buf, size_t size)
 		    "Content-Type: application/json\r\n\r\n"
 		    "{\"status\":\"ok\",\"records\":%zu}\n",
 		    o->records);
+	else if (c == ERR_ENROLLMENT_PENDING)
+		n = snprintf(buf, size,
+		    "Status: %d %s\r\n"
+		    "Content-Type: application/json\r\n\r\n"
+		    "{\"status\":\"pending\"}\n",
+		    err_status(c), err_status_text(c));
 	else
 		n = snprintf(buf, size,
 		    "Status: %d %s\r\n"
@@ -246,6 +339,14 @@ reply_operator_line(const struct outcome *o, char *buf, size_t size)
 	char reason[sizeof(o->err.reason)];
 	size_t i;
 	int n;
+
+	/* member_id and domain were checked whole when the claim was kept */
+	if (o->err.code == ERR_ENROLLMENT_PENDING) {
+		n = snprintf(buf, size, "b24hook: %d %s member_id=%s domain=%s\n",
+		    err_status(o->err.code), err_name(o->err.code),
+		    o->member_id, o->domain);
+		return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+	}
 
 	/* a reason may quote what the client sent (a method, a type) */
 	for (i = 0; o->err.reason[i] != '\0'; i++)

@@ -26,7 +26,15 @@ struct settings {
 	const char *log_dir;   /* B24HOOK_LOG_DIR; borrowed */
 	size_t max_body;       /* bytes: B24HOOK_MAX_BODY */
 	int fsync;	       /* B24HOOK_FSYNC: fdatasync each append */
+	/* enrollment (README "Adding a portal"); all borrowed */
+	const char *enroll_dir; /* B24HOOK_ENROLL_DIR; NULL: enrollment off */
+	const char *client_id;	/* B24HOOK_CLIENT_ID; NULL when unset */
+	const char *oauth_url;	/* B24HOOK_OAUTH_URL, https://host[:port] */
+	const char *oauth_ca;	/* B24HOOK_OAUTH_CA; NULL: the system's CAs */
 };
+
+/* the OAuth server of Bitrix24 cloud portals (B24HOOK_OAUTH_URL's default) */
+#define SETTINGS_OAUTH_URL "https://oauth.bitrix.info"
 
 /*
  * settings_lookup: a setting's value by name ("B24HOOK_LOG_DIR"), or NULL
@@ -38,8 +46,13 @@ typedef const char *settings_lookup(const char *name);
  * settings_read: fill s from the settings get finds.  B24HOOK_ALLOWLIST
  * and B24HOOK_LOG_DIR are required and borrowed; B24HOOK_MAX_BODY is a
  * decimal byte count 1..LIMIT_BODY_CEILING, LIMIT_BODY_DEFAULT when
- * unset; B24HOOK_FSYNC is "0" or "1", 0 when unset.  Returns 0, or -1
- * with ERR_CONFIG naming the setting (never its value).
+ * unset; B24HOOK_FSYNC is "0" or "1", 0 when unset.
+ * Enrollment: B24HOOK_ENROLL_DIR (a path; unset or empty: off),
+ * B24HOOK_CLIENT_ID (1..LIMIT_CLIENT_ID bytes of printable ASCII; only
+ * b24hookctl needs it), B24HOOK_OAUTH_URL ("https://" and a host, at most
+ * LIMIT_URL bytes of printable ASCII without '?' or '#';
+ * SETTINGS_OAUTH_URL when unset), B24HOOK_OAUTH_CA (a path, or unset).
+ * Returns 0, or -1 with ERR_CONFIG naming the setting (never its value).
  */
 int settings_read(settings_lookup *get, struct settings *s, struct err *err);
 
@@ -62,6 +75,8 @@ struct outcome {
 	/* from the body, when present and printable; "" otherwise */
 	char member_id[LIMIT_MEMBER_ID + 1];
 	char event[LIMIT_EVENT + 1];
+	/* auth[domain] of a claim spooled (ERR_ENROLLMENT_PENDING), else "" */
+	char domain[LIMIT_DOMAIN + 1];
 	/* the allow-list when this request (re)loaded it, else NULL */
 	const struct allowlist *reloaded;
 };
@@ -105,6 +120,14 @@ struct responder {
  * another non-event POST), ERR_MISSING_AUTH, ERR_FORBIDDEN (reason
  * unknown_portal or token_mismatch), ERR_CONFIG, ERR_STORAGE_UNAVAILABLE,
  * ERR_INTERNAL.  Nothing is written unless all records are.
+ *
+ * With s->enroll_dir set, an ONAPPINSTALL or ONAPPUPDATE refused only
+ * because its portal or token is not listed, and whose auth holds a
+ * well-formed claim (enroll_claim), is kept in the spool instead
+ * (spool_add): returns 0 with o->err ERR_ENROLLMENT_PENDING and
+ * o->domain set, and no log is written; a full spool or one that cannot
+ * be written is ERR_STORAGE_UNAVAILABLE, a claim over LIMIT_SPOOL_ENTRY
+ * bytes ERR_LIMIT_EXCEEDED.
  */
 int request_process(const char *body, size_t len, enum media media,
     const struct settings *s, struct responder *r,
@@ -122,7 +145,8 @@ void responder_close(struct responder *r);
 /*
  * reply_render: the whole CGI reply for o (Status and headers, a blank
  * line, a JSON body) into buf of size bytes: 200 {"status":"ok",
- * "records":N}, or the error's status with {"status":"error",
+ * "records":N}, 202 {"status":"pending"} for a spooled claim, or the
+ * error's status with {"status":"error",
  * "error":"<code>"} and, for 405, "Allow: POST".  Returns its length
  * (it always fits in REPLY_SIZE bytes).
  */
@@ -132,7 +156,9 @@ size_t reply_render(const struct outcome *o, char *buf, size_t size);
 /*
  * reply_operator_line: one line for the operator, newline included, for
  * a request that failed: "b24hook: 403 forbidden reason=token_mismatch
- * member_id=... event=...".  Never a token.  Returns its length.
+ * member_id=... event=...", or for a spooled claim exactly
+ * "b24hook: 202 enrollment_pending member_id=... domain=...".  Never a
+ * token.  Returns its length.
  */
 #define OPERATOR_LINE_SIZE 512
 size_t reply_operator_line(const struct outcome *o, char *buf, size_t size);

@@ -12,7 +12,8 @@ START_TEST(status_table)
 		enum err_code code;
 		int status;
 		const char *name;
-	} t[] = { { ERR_MALFORMED_BODY, 400, "malformed_body" },
+	} t[] = { { ERR_ENROLLMENT_PENDING, 202, "enrollment_pending" },
+		{ ERR_MALFORMED_BODY, 400, "malformed_body" },
 		{ ERR_NOT_AN_EVENT, 400, "not_an_event" },
 		{ ERR_MISSING_AUTH, 400, "missing_auth" },
 		{ ERR_INVALID_UTF8, 400, "invalid_utf8" },
@@ -47,6 +48,7 @@ START_TEST(errno_names)
 	ck_assert_int_eq(err_status(ERR_OK), 200);
 	ck_assert_int_eq(err_status(ERR_INTERNAL), 500);
 	ck_assert_str_eq(err_status_text(ERR_FORBIDDEN), "Forbidden");
+	ck_assert_str_eq(err_status_text(ERR_ENROLLMENT_PENDING), "Accepted");
 }
 END_TEST
 

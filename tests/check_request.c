@@ -11,6 +11,7 @@
 #include <check.h>
 
 #include "request.h"
+#include "spool.h"
 #include "testutil.h"
 
 #define PORTAL "bac1cd5c8940947a75e0d71b1a84e348"
@@ -22,17 +23,24 @@ static struct settings settings;
 static struct responder responder;
 
 static const char *setting[4]; /* ALLOWLIST, LOG_DIR, MAX_BODY, FSYNC */
+/* ENROLL_DIR, CLIENT_ID, OAUTH_URL, OAUTH_CA */
+static const char *enroll_setting[4];
 
 static const char *
 lookup(const char *name)
 {
 	static const char *const names[] = { "B24HOOK_ALLOWLIST",
 		"B24HOOK_LOG_DIR", "B24HOOK_MAX_BODY", "B24HOOK_FSYNC" };
+	static const char *const enroll_names[] = { "B24HOOK_ENROLL_DIR",
+		"B24HOOK_CLIENT_ID", "B24HOOK_OAUTH_URL", "B24HOOK_OAUTH_CA" };
 	size_t i;
 
 	for (i = 0; i < 4; i++)
 		if (strcmp(name, names[i]) == 0)
 			return setting[i];
+	for (i = 0; i < 4; i++)
+		if (strcmp(name, enroll_names[i]) == 0)
+			return enroll_setting[i];
 	return NULL;
 }
 
@@ -124,6 +132,10 @@ START_TEST(settings_defaults_and_errors)
 	ck_assert_int_eq(settings_from("a", "d", "10", "1", &s, &err), 0);
 	ck_assert_uint_eq(s.max_body, 10);
 	ck_assert_int_eq(s.fsync, 1);
+	ck_assert_ptr_null(s.enroll_dir);
+	ck_assert_ptr_null(s.client_id);
+	ck_assert_str_eq(s.oauth_url, "https://oauth.bitrix.info");
+	ck_assert_ptr_null(s.oauth_ca);
 	ck_assert_int_eq(settings_from(NULL, "d", NULL, NULL, &s, &err), -1);
 	ck_assert_int_eq(err.code, ERR_CONFIG);
 	ck_assert_str_eq(err.reason, "B24HOOK_ALLOWLIST unset");
@@ -367,6 +379,222 @@ START_TEST(process_config_and_storage)
 }
 END_TEST
 
+/* enroll_settings: settings_read with these (NULL: unset) */
+static int
+enroll_settings(const char *dir, const char *client, const char *url,
+    const char *ca, struct settings *s, struct err *err)
+{
+	int rc;
+
+	enroll_setting[0] = dir;
+	enroll_setting[1] = client;
+	enroll_setting[2] = url;
+	enroll_setting[3] = ca;
+	rc = settings_from("a", "d", NULL, NULL, s, err);
+	memset(enroll_setting, 0, sizeof(enroll_setting));
+	return rc;
+}
+
+START_TEST(settings_enrollment)
+{
+	static const char *const bad_urls[] = { "http://oauth.bitrix.info",
+		"https://", "https:///rest", "ftp://x", "https://x/?a=1",
+		"https://x#f", "https://a b", "oauth.bitrix.info",
+		"HTTPS://x" };
+	struct settings s;
+	struct err err;
+	size_t i;
+
+	ck_assert_int_eq(enroll_settings("/spool", "local.1.2",
+			     "https://oauth.bitrix24.tech/", "/ca.pem", &s,
+			     &err),
+	    0);
+	ck_assert_str_eq(s.enroll_dir, "/spool");
+	ck_assert_str_eq(s.client_id, "local.1.2");
+	ck_assert_str_eq(s.oauth_url, "https://oauth.bitrix24.tech/");
+	ck_assert_str_eq(s.oauth_ca, "/ca.pem");
+	/* empty is unset */
+	ck_assert_int_eq(enroll_settings("", "", "", "", &s, &err), 0);
+	ck_assert_ptr_null(s.enroll_dir);
+	ck_assert_ptr_null(s.client_id);
+	ck_assert_str_eq(s.oauth_url, SETTINGS_OAUTH_URL);
+	ck_assert_ptr_null(s.oauth_ca);
+	ck_assert_int_eq(enroll_settings(NULL, NULL, "https://127.0.0.1:8443",
+			     NULL, &s, &err),
+	    0);
+	for (i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
+		ck_assert_msg(enroll_settings(NULL, NULL, bad_urls[i], NULL,
+				  &s, &err) == -1,
+		    "%s", bad_urls[i]);
+		ck_assert_int_eq(err.code, ERR_CONFIG);
+		ck_assert_str_eq(err.reason, "B24HOOK_OAUTH_URL not "
+		    "https://host (at most 512 bytes, no query)");
+	}
+	ck_assert_int_eq(enroll_settings(NULL, "a b", NULL, NULL, &s, &err),
+	    -1);
+	ck_assert_str_eq(err.reason,
+	    "B24HOOK_CLIENT_ID not 1..128 printable bytes");
+}
+END_TEST
+
+START_TEST(settings_enrollment_limits)
+{
+	char url[LIMIT_URL + 2], client[LIMIT_CLIENT_ID + 2];
+	struct settings s;
+	struct err err;
+
+	memset(url, 'h', sizeof(url));
+	memcpy(url, "https://", 8);
+	url[LIMIT_URL] = '\0';
+	ck_assert_int_eq(enroll_settings(NULL, NULL, url, NULL, &s, &err), 0);
+	url[LIMIT_URL] = 'h';
+	url[LIMIT_URL + 1] = '\0';
+	ck_assert_int_eq(enroll_settings(NULL, NULL, url, NULL, &s, &err), -1);
+	memset(client, 'c', sizeof(client));
+	client[LIMIT_CLIENT_ID] = '\0';
+	ck_assert_int_eq(enroll_settings(NULL, client, NULL, NULL, &s, &err),
+	    0);
+	client[LIMIT_CLIENT_ID] = 'c';
+	client[LIMIT_CLIENT_ID + 1] = '\0';
+	ck_assert_int_eq(enroll_settings(NULL, client, NULL, NULL, &s, &err),
+	    -1);
+}
+END_TEST
+
+#define NEW_PORTAL "0123456789abcdef0123456789abcdef"
+#define INSTALL(event, member, token)                                     \
+	"event=" event "&data[VERSION]=1&auth[member_id]=" member          \
+	"&auth[domain]=portal.bitrix24.com&auth[application_token]=" token \
+	"&auth[access_token]=access-token-1&auth[user_id]=1"
+
+/* spool_files: the claims kept in settings.enroll_dir */
+static size_t
+spool_files(void)
+{
+	struct spool_list l;
+	struct err err;
+	size_t n;
+
+	ck_assert_int_eq(spool_load(settings.enroll_dir, &l, &err), 0);
+	n = l.n;
+	spool_list_free(&l);
+	return n;
+}
+
+/* With enrollment on, an install not listed is kept: 202, no log. */
+START_TEST(process_claim)
+{
+	char reply[REPLY_SIZE], line[OPERATOR_LINE_SIZE];
+	struct outcome o;
+
+	ck_assert_int_eq(mkdir(tmp("spool"), 0700), 0);
+	settings.enroll_dir = tmp("spool");
+	ck_assert_int_eq(process(INSTALL("ONAPPINSTALL", NEW_PORTAL, "tok"),
+			     MEDIA_FORM, &o),
+	    0);
+	ck_assert_int_eq(o.err.code, ERR_ENROLLMENT_PENDING);
+	ck_assert_str_eq(o.member_id, NEW_PORTAL);
+	ck_assert_str_eq(o.domain, "portal.bitrix24.com");
+	ck_assert_uint_eq(o.records, 0);
+	ck_assert_uint_eq(log_lines(NEW_PORTAL), 0);
+	ck_assert_uint_eq(spool_files(), 1);
+	reply_render(&o, reply, sizeof(reply));
+	ck_assert_str_eq(reply, "Status: 202 Accepted\r\n"
+				"Content-Type: application/json\r\n\r\n"
+				"{\"status\":\"pending\"}\n");
+	reply_operator_line(&o, line, sizeof(line));
+	ck_assert_str_eq(line, "b24hook: 202 enrollment_pending member_id="
+	    NEW_PORTAL " domain=portal.bitrix24.com\n");
+
+	/* a listed portal's new token (ONAPPUPDATE): kept too */
+	ck_assert_int_eq(process(INSTALL("ONAPPUPDATE", PORTAL, "new-token"),
+			     MEDIA_FORM, &o),
+	    0);
+	ck_assert_int_eq(o.err.code, ERR_ENROLLMENT_PENDING);
+	ck_assert_uint_eq(spool_files(), 2);
+	/* a listed portal with its listed token: an event as any other */
+	ck_assert_int_eq(process(INSTALL("ONAPPINSTALL", PORTAL, TOKEN),
+			     MEDIA_FORM, &o),
+	    0);
+	ck_assert_int_eq(o.err.code, ERR_OK);
+	ck_assert_uint_eq(log_lines(PORTAL), 1);
+	ck_assert_uint_eq(spool_files(), 2);
+}
+END_TEST
+
+/* What is refused as before, with enrollment on or off. */
+static const struct {
+	const char *body;
+	int enroll;
+	const char *reason;
+} not_claims[] = {
+	{ INSTALL("ONAPPINSTALL", NEW_PORTAL, "tok"), 0, "unknown_portal" },
+	{ INSTALL("ONAPPUNINSTALL", NEW_PORTAL, "tok"), 1, "unknown_portal" },
+	{ INSTALL("ONIMCONNECTORMESSAGEADD", NEW_PORTAL, "tok"), 1,
+	    "unknown_portal" },
+	{ INSTALL("ONAPPINSTALL", PORTAL "x", "t%20k"), 1, "unknown_portal" },
+	{ "event=ONAPPINSTALL&auth[member_id]=" NEW_PORTAL
+	  "&auth[domain]=portal.bitrix24.com&auth[application_token]=tok",
+	    1, "unknown_portal" },
+	{ "event=ONAPPINSTALL&auth[member_id]=" NEW_PORTAL
+	  "&auth[domain]=a/b&auth[application_token]=tok"
+	  "&auth[access_token]=acc",
+	    1, "unknown_portal" },
+	{ "event=ONAPPINSTALL&auth[member_id]=" PORTAL
+	  "&auth[domain]=portal.bitrix24.com&auth[application_token]=x"
+	  "&auth[access_token]=",
+	    1, "token_mismatch" },
+};
+
+START_TEST(process_not_claims)
+{
+	struct outcome o;
+
+	ck_assert_int_eq(mkdir(tmp("spool"), 0700), 0);
+	settings.enroll_dir = not_claims[_i].enroll ? tmp("spool") : NULL;
+	ck_assert_int_eq(process(not_claims[_i].body, MEDIA_FORM, &o), -1);
+	ck_assert_int_eq(o.err.code, ERR_FORBIDDEN);
+	ck_assert_str_eq(o.err.reason, not_claims[_i].reason);
+	settings.enroll_dir = tmp("spool");
+	ck_assert_uint_eq(spool_files(), 0);
+}
+END_TEST
+
+START_TEST(process_claim_storage)
+{
+	struct outcome o;
+
+	settings.enroll_dir = tmp("no-spool");
+	ck_assert_int_eq(process(INSTALL("ONAPPINSTALL", NEW_PORTAL, "tok"),
+			     MEDIA_FORM, &o),
+	    -1);
+	ck_assert_int_eq(o.err.code, ERR_STORAGE_UNAVAILABLE);
+	ck_assert_str_eq(o.err.reason, "spool open errno=ENOENT");
+}
+END_TEST
+
+/* LIMIT_SPOOL_ENTRY through the responder: a claim past it is refused. */
+START_TEST(process_claim_too_large)
+{
+	size_t n = LIMIT_SPOOL_ENTRY + 1;
+	char *body = malloc(n + 512), *p;
+	struct outcome o;
+
+	ck_assert_int_eq(mkdir(tmp("spool"), 0700), 0);
+	settings.enroll_dir = tmp("spool");
+	ck_assert_ptr_nonnull(body);
+	p = stpcpy(body, INSTALL("ONAPPINSTALL", NEW_PORTAL, "tok"));
+	p = stpcpy(p, "&data[pad]=");
+	memset(p, 'x', n);
+	p[n] = '\0';
+	ck_assert_int_eq(process(body, MEDIA_FORM, &o), -1);
+	ck_assert_int_eq(o.err.code, ERR_LIMIT_EXCEEDED);
+	ck_assert_str_eq(o.err.reason, "limit=spool_entry max=65536");
+	ck_assert_uint_eq(spool_files(), 0);
+	free(body);
+}
+END_TEST
+
 START_TEST(reply_texts)
 {
 	struct outcome o = { 0 };
@@ -574,6 +802,11 @@ request_suite(void)
 	    sizeof(refusals) / sizeof(refusals[0]));
 	tcase_add_test(core, process_json);
 	tcase_add_test(core, process_config_and_storage);
+	tcase_add_test(core, settings_enrollment);
+	tcase_add_test(core, process_claim);
+	tcase_add_loop_test(core, process_not_claims, 0,
+	    sizeof(not_claims) / sizeof(not_claims[0]));
+	tcase_add_test(core, process_claim_storage);
 	tcase_add_test(core, reply_texts);
 	tcase_add_test(core, operator_line);
 	tcase_add_test(limits, settings_body_ceiling);
@@ -582,6 +815,8 @@ request_suite(void)
 	tcase_add_test(limits, amplified_domain);
 	tcase_add_test(limits, ceiling_form);
 	tcase_add_test(limits, ceiling_json);
+	tcase_add_test(limits, settings_enrollment_limits);
+	tcase_add_test(limits, process_claim_too_large);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

@@ -22,8 +22,8 @@ LIMIT_BODY=1048576 # B24HOOK_MAX_BODY and the servers' limit in the recipes
 
 # servers_setup: e2e_setup, plus what the servers' users need: they may
 # traverse $T and $IN (not list them), run $BIN (a copy of build/b24hook,
-# so its path does not depend on where the repository lives) and read
-# allow-lists made by allow_copy.
+# so its path does not depend on where the repository lives; $CTL is one
+# of build/b24hookctl) and read allow-lists made by allow_copy.
 servers_setup() {
 	e2e_setup
 	trap servers_cleanup EXIT
@@ -34,6 +34,9 @@ servers_setup() {
 	chmod 0711 "$IN/etc"
 	BIN=$T/bin/b24hook
 	install -m 0755 "$B24HOOK" "$BIN"
+	CTL=$T/bin/b24hookctl
+	[ ! -x "$E2E_ROOT/build/b24hookctl" ] ||
+	    install -m 0755 "$E2E_ROOT/build/b24hookctl" "$CTL"
 }
 
 servers_cleanup() {
@@ -168,13 +171,15 @@ tls_setup() {
 }
 
 # The responder, started with deploy/spawn-fcgi/b24hook-spawn itself.
-# responder_start SOCK LOGDIR ALLOW [CHILDREN [MAX_BODY]]: runs as
-# nobody:nogroup, its socket owned by www-data (the web server's workers);
-# pids in SOCK.pid.  MAX_BODY: B24HOOK_MAX_BODY, the script's default
-# when not given.
+# responder_start SOCK LOGDIR ALLOW [CHILDREN [MAX_BODY [ENROLL_DIR]]]:
+# runs as nobody:nogroup, its socket owned by www-data (the web server's
+# workers); pids in SOCK.pid.  MAX_BODY: B24HOOK_MAX_BODY, the script's
+# default when empty or not given; ENROLL_DIR: B24HOOK_ENROLL_DIR
+# (enrollment on).
 responder_start() {
 	local -a max=()
 	[ -z "${5-}" ] || max=(B24HOOK_MAX_BODY="$5")
+	[ -z "${6-}" ] || max+=(B24HOOK_ENROLL_DIR="$6")
 	env -i PATH="$PATH" SPAWN_SOCKET="$1" SPAWN_SOCKET_USER=www-data \
 	    SPAWN_USER=nobody SPAWN_GROUP=nogroup SPAWN_CHILDREN="${4:-2}" \
 	    SPAWN_PIDFILE="$1.pid" SPAWN_BIN="$BIN" \

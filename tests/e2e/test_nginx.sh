@@ -50,6 +50,32 @@ test_recipes_agree() {
 	    test "$(grep -c 'fastcgi_param HTTP_PROXY "";' "$NGINX_EXAMPLE")" = 2
 	check_not "logrotate snippet: no copytruncate" \
 	    grep -q '^[^#]*copytruncate' "$DEPLOY/logrotate/b24hook"
+
+	# enrollment: one spool for the responder, the verifier and its path
+	local enroll=$DEPLOY/systemd/b24hook-enroll.service
+	local spool=/var/lib/b24hook/enroll
+	assert_eq "path unit watches the spool" "$spool" \
+	    "$(value "$DEPLOY/systemd/b24hook-enroll.path" PathChanged)"
+	assert_eq "path and timer units start the verifier" \
+	    "b24hook-enroll.service b24hook-enroll.service" \
+	    "$(value "$DEPLOY/systemd/b24hook-enroll.path" Unit) $(value "$DEPLOY/systemd/b24hook-enroll.timer" Unit)"
+	assert_eq "verifier: B24HOOK_ENROLL_DIR is the spool" \
+	    "B24HOOK_ENROLL_DIR=$spool" "$(value "$enroll" Environment | grep ENROLL)"
+	check "service: the spool, commented, as the README turns it on" \
+	    grep -qx "#Environment=B24HOOK_ENROLL_DIR=$spool" "$svc"
+	check "service: its ReadWritePaths= too" \
+	    grep -qx "#ReadWritePaths=$spool" "$svc"
+	check "spawn script: passes B24HOOK_ENROLL_DIR when set" \
+	    grep -q '${B24HOOK_ENROLL_DIR:+"B24HOOK_ENROLL_DIR=$B24HOOK_ENROLL_DIR"}' \
+	    "$DEPLOY/spawn-fcgi/b24hook-spawn"
+	assert_eq "verifier: same allow-list and logs as the responder" \
+	    "$(value "$svc" Environment | grep -E 'ALLOWLIST|LOG_DIR')" \
+	    "$(value "$enroll" Environment | grep -E 'ALLOWLIST|LOG_DIR')"
+	assert_eq "verifier: may write the allow-list's directory, logs, spool" \
+	    "/etc/b24hook /var/log/b24hook $spool" "$(value "$enroll" ReadWritePaths)"
+	check_not "responder: may not write the allow-list" \
+	    grep -q '^ReadWritePaths=.*/etc/b24hook' "$svc"
+	check "responder: keeps PrivateNetwork" grep -qx PrivateNetwork=yes "$svc"
 }
 
 # deploy/systemd: verified by systemd-analyze, and the service's own
@@ -65,12 +91,24 @@ test_systemd() {
 	    /etc/b24hook/allow.txt "$allow" /var/log/b24hook "$logs"
 	check "render b24hook.socket" render "$DEPLOY/systemd/b24hook.socket" \
 	    "$d/b24hook.socket" /run/b24hook.sock "$sock"
-	out=$(systemd-analyze verify "$d/b24hook.socket" "$d/b24hook.service" 2>&1)
+	check "render b24hook-enroll.service" render \
+	    "$DEPLOY/systemd/b24hook-enroll.service" "$d/b24hook-enroll.service" \
+	    /usr/local/bin/b24hookctl "$CTL"
+	check "render b24hook-enroll.path" render \
+	    "$DEPLOY/systemd/b24hook-enroll.path" "$d/b24hook-enroll.path" \
+	    /var/lib/b24hook/enroll "$T/spool"
+	cp "$DEPLOY/systemd/b24hook-enroll.timer" "$d/"
+	out=$(systemd-analyze verify "$d/b24hook.socket" "$d/b24hook.service" \
+	    "$d/b24hook-enroll.path" "$d/b24hook-enroll.timer" \
+	    "$d/b24hook-enroll.service" 2>&1)
 	assert_eq "systemd-analyze verify: exit status" 0 "$?"
 	assert_eq "systemd-analyze verify: no warning" "" "$out"
 	check "systemd-analyze security: exposure at most 1.0" \
 	    systemd-analyze security --offline=yes --threshold=10 \
 	    "$d/b24hook.service"
+	check "systemd-analyze security (verifier, with network): at most 3.0" \
+	    systemd-analyze security --offline=yes --threshold=30 \
+	    "$d/b24hook-enroll.service"
 	for out in NoNewPrivileges=yes ProtectSystem=strict PrivateTmp=yes \
 	    StandardInput=socket User=b24hook; do
 		check "service: $out" grep -qx "$out" "$DEPLOY/systemd/b24hook.service"
@@ -106,6 +144,8 @@ test_install() {
 	assert_eq "make install: every recipe under share/b24hook" "" "$missing"
 	check "make install: b24hook-spawn stays executable" \
 	    test -x "$share/deploy/spawn-fcgi/b24hook-spawn"
+	check "make install: b24hookctl beside b24hook" \
+	    test -x "$dest/usr/local/bin/b24hookctl" -a -x "$dest/usr/local/bin/b24hook"
 	rm -rf "$dest" # its README quotes the fixtures' allow-list
 }
 
@@ -196,6 +236,10 @@ test_serve() {
 need nginx spawn-fcgi /usr/sbin/fcgiwrap curl openssl jq cgi-fcgi \
     systemd-analyze make
 servers_setup
+test -x "$CTL" || {
+	fail "build/b24hookctl built (make)"
+	finish $TEST_NAME
+}
 tls_setup || {
 	fail "TLS certificate made"
 	finish $TEST_NAME
