@@ -175,6 +175,6 @@
 /* bytes: an allow-list label written by b24hookctl, printable ASCII */
 #define LIMIT_LABEL 256
 /* milliseconds: the longest wait for the allow-list's or the spool's lock */
-#define LIMIT_LOCK_WAIT_MS 10000
+#define LIMIT_EDIT_LOCK_WAIT_MS 10000
 
 #endif

@@ -39,10 +39,10 @@ lockfile_take(const char *path, const char *what, int *fd, struct err *err)
 			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (elapsed(&start, &now) >= LIMIT_LOCK_WAIT_MS) {
+		if (elapsed(&start, &now) >= LIMIT_EDIT_LOCK_WAIT_MS) {
 			err_set(err, ERR_STORAGE_UNAVAILABLE,
 			    "%s locked by another edit for %d ms", what,
-			    LIMIT_LOCK_WAIT_MS);
+			    LIMIT_EDIT_LOCK_WAIT_MS);
 			break;
 		}
 		nanosleep(&pause, NULL);

@@ -364,7 +364,7 @@ START_TEST(test_concurrent)
 }
 END_TEST
 
-/* LIMIT_LOCK_WAIT_MS: an edit waits that long for another, then fails. */
+/* LIMIT_EDIT_LOCK_WAIT_MS: an edit waits that long for another, then fails. */
 START_TEST(test_limit_lock)
 {
 	struct timespec t0, t1;
@@ -384,8 +384,8 @@ START_TEST(test_limit_lock)
 	ck_assert_int_eq(err.code, ERR_STORAGE_UNAVAILABLE);
 	ck_assert_str_eq(err.reason,
 	    "allowlist locked by another edit for 10000 ms");
-	ck_assert_int_ge(ms, LIMIT_LOCK_WAIT_MS);
-	ck_assert_int_lt(ms, LIMIT_LOCK_WAIT_MS + 2000);
+	ck_assert_int_ge(ms, LIMIT_EDIT_LOCK_WAIT_MS);
+	ck_assert_int_lt(ms, LIMIT_EDIT_LOCK_WAIT_MS + 2000);
 	close(fd);
 	ck_assert_int_eq(allowedit_open(&ed, path, &err), 0);
 	allowedit_close(&ed);
