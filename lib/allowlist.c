@@ -21,6 +21,7 @@
 struct entry {
 	char member_id[LIMIT_MEMBER_ID + 1];
 	unsigned char digest[DIGEST_SIZE];
+	char *label; /* owned; NULL when the line has none */
 };
 
 struct warning {
@@ -117,19 +118,25 @@ add_warning(struct allowlist *list, size_t lineno, const char *fmt, ...)
 
 static int
 add_entry(struct allowlist *list, const char *id, size_t idlen,
-    const char *token, size_t toklen)
+    const char *token, size_t toklen, const char *label, size_t labellen)
 {
 	struct entry *e;
+	char *copy = NULL;
 
+	if (labellen > 0 && (copy = strndup(label, labellen)) == NULL)
+		return -1;
 	e = reserve(
 	    list->entries, &list->entries_cap, list->nentries, sizeof(*e));
-	if (e == NULL)
+	if (e == NULL) {
+		free(copy);
 		return -1;
+	}
 	list->entries = e;
 	e = &list->entries[list->nentries++];
 	memcpy(e->member_id, id, idlen);
 	e->member_id[idlen] = '\0';
 	hash_token(e->digest, token, toklen);
+	e->label = copy;
 	return 0;
 }
 
@@ -171,8 +178,8 @@ static int
 parse_line(struct allowlist *list, const char *line, size_t n, size_t lineno,
     int ended)
 {
-	const char *id, *token;
-	size_t pos = 0, idlen, toklen;
+	const char *id, *token, *label;
+	size_t pos = 0, idlen, toklen, labellen;
 
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
@@ -201,7 +208,16 @@ parse_line(struct allowlist *list, const char *line, size_t n, size_t lineno,
 		return add_warning(list, lineno,
 		    "application token must be 1..%d bytes of printable ASCII",
 		    LIMIT_TOKEN);
-	return add_entry(list, id, idlen, token, toklen);
+	/* the label: the rest of the line, blanks around it left out */
+	while (pos < n && is_blank(line[pos]))
+		pos++;
+	label = line + pos;
+	labellen = n - pos;
+	while (labellen > 0 && is_blank(label[labellen - 1]))
+		labellen--;
+	if (labellen > LIMIT_LABEL)
+		labellen = 0;
+	return add_entry(list, id, idlen, token, toklen, label, labellen);
 }
 
 int
@@ -303,8 +319,12 @@ allowlist_load(const char *path, struct allowlist **out, struct err *err)
 void
 allowlist_free(struct allowlist *list)
 {
+	size_t i;
+
 	if (list == NULL)
 		return;
+	for (i = 0; i < list->nentries; i++)
+		free(list->entries[i].label);
 	free(list->entries);
 	free(list->warnings);
 	free(list);
@@ -361,6 +381,18 @@ allowlist_check(const struct allowlist *list, const char *member_id,
 	if (portal != NULL)
 		*portal = found;
 	return ALLOWLIST_OK;
+}
+
+const char *
+allowlist_label(const struct allowlist *list, const char *member_id)
+{
+	size_t i;
+
+	for (i = 0; list != NULL && i < list->nentries; i++)
+		if (list->entries[i].label != NULL &&
+		    strcmp(list->entries[i].member_id, member_id) == 0)
+			return list->entries[i].label;
+	return "";
 }
 
 static int

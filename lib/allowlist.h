@@ -78,6 +78,16 @@ size_t allowlist_warnings(const struct allowlist *list);
 const char *allowlist_warning(const struct allowlist *list, size_t i);
 
 /*
+ * allowlist_label: the label of member_id's first entry that has one (the
+ * line's text after the token, blanks around it and the comment left
+ * out; a label over LIMIT_LABEL bytes counts as none), or "".  Borrowed:
+ * valid until the list is freed.  It is the operator's text: print it
+ * only filtered.
+ */
+const char *allowlist_label(const struct allowlist *list,
+    const char *member_id);
+
+/*
  * allowlist_check: is (member_id, token of token_len bytes) allowed?
  * Every entry of the portal is compared, in constant time.  On
  * ALLOWLIST_OK, *portal (if portal is not NULL) is the entry's own

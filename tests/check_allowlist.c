@@ -487,6 +487,44 @@ fill(char *s, char c, size_t n)
 	s[n] = '\0';
 }
 
+/* A portal's label: the rest of its first labelled line, comment cut. */
+START_TEST(test_labels)
+{
+	const char *text = "p1 tok1\n"
+			   "p1 tok2   Acme  portal \t# comment\n"
+			   "p1 tok3 later label\n"
+			   "p2 tok4 #only a comment\n";
+	struct allowlist *list = parse(text, strlen(text));
+
+	ck_assert_str_eq(allowlist_label(list, "p1"), "Acme  portal");
+	ck_assert_str_eq(allowlist_label(list, "p2"), "");
+	ck_assert_str_eq(allowlist_label(list, "p3"), "");
+	ck_assert_int_eq(allowlist_check(list, "p1", "tok2", 4, NULL),
+	    ALLOWLIST_OK);
+	allowlist_free(list);
+}
+END_TEST
+
+/* LIMIT_LABEL bytes of label are kept; one more, and there is none. */
+START_TEST(test_limit_label)
+{
+	char text[LIMIT_LABEL + 64];
+	struct allowlist *list;
+	int n;
+
+	n = snprintf(text, sizeof(text), "p1 tok1 %0*d\n", LIMIT_LABEL, 7);
+	list = parse(text, (size_t)n);
+	ck_assert_uint_eq(strlen(allowlist_label(list, "p1")), LIMIT_LABEL);
+	allowlist_free(list);
+	n = snprintf(text, sizeof(text), "p1 tok1 %0*d\n", LIMIT_LABEL + 1, 7);
+	list = parse(text, (size_t)n);
+	ck_assert_str_eq(allowlist_label(list, "p1"), "");
+	ck_assert_int_eq(allowlist_check(list, "p1", "tok1", 4, NULL),
+	    ALLOWLIST_OK);
+	allowlist_free(list);
+}
+END_TEST
+
 START_TEST(test_limit_member_id)
 {
 	char id[LIMIT_MEMBER_ID + 2], text[LIMIT_MEMBER_ID + 16];
@@ -590,12 +628,14 @@ allowlist_suite(void)
 	tcase_add_test(core, test_load_warnings);
 	tcase_add_test(core, test_cache);
 	tcase_add_test(core, test_cache_failure);
+	tcase_add_test(core, test_labels);
 	suite_add_tcase(s, core);
 
 	tcase_add_checked_fixture(limits, tmpdir_setup, tmpdir_teardown);
 	tcase_add_test(limits, test_limit_member_id);
 	tcase_add_test(limits, test_limit_token);
 	tcase_add_test(limits, test_limit_line);
+	tcase_add_test(limits, test_limit_label);
 	suite_add_tcase(s, limits);
 	return s;
 }
