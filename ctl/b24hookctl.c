@@ -247,7 +247,7 @@ static int
 portal_add(const struct settings *s, const char *member_id, const char *arg,
     const char *label)
 {
-	char tok[LIMIT_TOKEN + 3], fp[ALLOWEDIT_FP_SIZE];
+	char tok[LIMIT_TOKEN + 3], fp[ALLOWLIST_FP_SIZE];
 	const char *token = arg;
 	struct allowedit ed;
 	enum allowedit_found found;
@@ -264,7 +264,7 @@ portal_add(const struct settings *s, const char *member_id, const char *arg,
 		}
 		token = tok;
 	}
-	allowedit_fingerprint(token, strlen(token), fp);
+	allowlist_fingerprint(token, strlen(token), fp);
 	if (allowedit_open(&ed, s->allowlist, &err) == -1) {
 		rc = fail("portal add", &err);
 		goto out;
@@ -320,7 +320,7 @@ portal_remove(const struct settings *s, const char *member_id,
 	}
 	for (i = 0; i < n; i++)
 		printf("%s %s removed\n", member_id,
-		    removed.data + i * ALLOWEDIT_FP_SIZE);
+		    removed.data + i * ALLOWLIST_FP_SIZE);
 	rc = EXIT_SUCCESS;
 out:
 	allowedit_close(&ed);

@@ -19,20 +19,6 @@ _Static_assert(LIMIT_MEMBER_ID + 1 + LIMIT_TOKEN + 1 + LIMIT_LABEL <=
 	LIMIT_ALLOWLIST_LINE,
     "an added line must fit LIMIT_ALLOWLIST_LINE");
 
-/* bytes: the digest a fingerprint is cut from */
-#define FP_DIGEST 32
-
-void
-allowedit_fingerprint(const char *token, size_t len,
-    char fp[ALLOWEDIT_FP_SIZE])
-{
-	unsigned char d[FP_DIGEST];
-
-	crypto_generichash(d, sizeof(d), (const unsigned char *)token, len,
-	    NULL, 0);
-	sodium_bin2hex(fp, ALLOWEDIT_FP_SIZE, d, (ALLOWEDIT_FP_SIZE - 1) / 2);
-}
-
 static int
 is_blank(char c)
 {
@@ -128,7 +114,7 @@ allowedit_entries(const char *text, size_t len,
 		p->line = lineno;
 		memcpy(p->member_id, l.id, l.idlen);
 		p->member_id[l.idlen] = '\0';
-		allowedit_fingerprint(l.token, l.toklen, p->fingerprint);
+		allowlist_fingerprint(l.token, l.toklen, p->fingerprint);
 		memcpy(p->label, l.label, l.labellen);
 		p->label[l.labellen] = '\0';
 	}
@@ -342,7 +328,7 @@ int
 allowedit_remove(struct allowedit *ed, const char *member_id,
     const char *fp, struct buf *removed, size_t *n, struct err *err)
 {
-	char f[ALLOWEDIT_FP_SIZE];
+	char f[ALLOWLIST_FP_SIZE];
 	size_t pos = 0, start, ll, idlen = strlen(member_id), out = 0;
 	const char *p;
 	struct line l;
@@ -356,7 +342,7 @@ allowedit_remove(struct allowedit *ed, const char *member_id,
 		split(p, ll, &l);
 		if (l.ok && complete && l.idlen == idlen &&
 		    memcmp(l.id, member_id, idlen) == 0) {
-			allowedit_fingerprint(l.token, l.toklen, f);
+			allowlist_fingerprint(l.token, l.toklen, f);
 			if (fp == NULL || strcmp(fp, f) == 0) {
 				if (removed != NULL &&
 				    buf_append(removed, f, sizeof(f)) == -1)

@@ -14,7 +14,7 @@
  * request, so it sees the edit on its next one.
  *
  * Tokens are never shown: an entry is named by its member_id and its
- * token's fingerprint (allowedit_fingerprint).
+ * token's fingerprint (allowlist_fingerprint).
  */
 #ifndef ALLOWEDIT_H
 #define ALLOWEDIT_H
@@ -23,26 +23,17 @@
 
 #include <stddef.h>
 
+#include "allowlist.h"
 #include "buf.h"
 #include "errcode.h"
 #include "limit.h"
 
-/*
- * bytes: a token's fingerprint, NUL included: the first 8 hex digits of
- * its BLAKE2b-256 digest (libsodium crypto_generichash, 32 bytes, no
- * key), which "printf %s TOKEN | b2sum -l 256 | cut -c1-8" also gives.
- */
-#define ALLOWEDIT_FP_SIZE 9
-
-/* allowedit_fingerprint: the fingerprint of len bytes of token. */
-void allowedit_fingerprint(const char *token, size_t len,
-    char fp[ALLOWEDIT_FP_SIZE]);
 
 /* One entry line of an allow-list, without its token. */
 struct allowedit_entry {
 	size_t line; /* from 1 */
 	char member_id[LIMIT_MEMBER_ID + 1];
-	char fingerprint[ALLOWEDIT_FP_SIZE];
+	char fingerprint[ALLOWLIST_FP_SIZE];
 	char label[LIMIT_ALLOWLIST_LINE + 1]; /* the rest, comment cut */
 };
 
@@ -113,7 +104,7 @@ int allowedit_add(struct allowedit *ed, const char *member_id,
  * allowedit_remove: delete every entry line of member_id whose token
  * has the fingerprint fp (NULL: every entry line of member_id).  Their
  * fingerprints are added to removed (NULL allowed), one per line
- * removed, each ALLOWEDIT_FP_SIZE bytes; *n counts them.  Returns 0, or
+ * removed, each ALLOWLIST_FP_SIZE bytes; *n counts them.  Returns 0, or
  * -1 with ERR_INTERNAL.
  */
 int allowedit_remove(struct allowedit *ed, const char *member_id,

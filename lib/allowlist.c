@@ -15,6 +15,8 @@
 
 /* bytes: BLAKE2b digest of a token */
 #define DIGEST_SIZE crypto_generichash_BYTES
+/* bytes: the digest a fingerprint is cut from (BLAKE2b-256) */
+#define FP_DIGEST 32
 /* bytes: one warning, NUL included; "line N: " plus a fixed message */
 #define WARNING_SIZE 128
 
@@ -381,6 +383,17 @@ allowlist_check(const struct allowlist *list, const char *member_id,
 	if (portal != NULL)
 		*portal = found;
 	return ALLOWLIST_OK;
+}
+
+void
+allowlist_fingerprint(const char *token, size_t len,
+    char fp[ALLOWLIST_FP_SIZE])
+{
+	unsigned char d[FP_DIGEST];
+
+	crypto_generichash(d, sizeof(d), (const unsigned char *)token, len,
+	    NULL, 0);
+	sodium_bin2hex(fp, ALLOWLIST_FP_SIZE, d, (ALLOWLIST_FP_SIZE - 1) / 2);
 }
 
 const char *

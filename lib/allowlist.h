@@ -78,6 +78,21 @@ size_t allowlist_warnings(const struct allowlist *list);
 const char *allowlist_warning(const struct allowlist *list, size_t i);
 
 /*
+ * bytes: a token's fingerprint, NUL included: the first 8 hex digits of
+ * its BLAKE2b-256 digest (libsodium crypto_generichash, 32 bytes, no
+ * key), which "printf %s TOKEN | b2sum -l 256 | cut -c1-8" also gives.
+ */
+#define ALLOWLIST_FP_SIZE 9
+
+/*
+ * allowlist_fingerprint: the fingerprint of len bytes of token, which
+ * names a token wherever one must not be written (b24hookctl, the
+ * operator's lines).
+ */
+void allowlist_fingerprint(const char *token, size_t len,
+    char fp[ALLOWLIST_FP_SIZE]);
+
+/*
  * allowlist_label: the label of member_id's first entry that has one (the
  * line's text after the token, blanks around it and the comment left
  * out; a label over LIMIT_LABEL bytes counts as none), or "".  Borrowed:

@@ -152,48 +152,63 @@ save(const struct settings *s, struct spool_entry *e, struct err *err)
 	return spool_update(s->enroll_dir, e, err);
 }
 
+/* give: path, not followed, to dir's owner and group, as they are not */
+static int
+give(const char *path, const struct stat *dir, struct err *err)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1)
+		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
+		    "log open for chown");
+	if (fstat(fd, &st) == -1 ||
+	    ((st.st_uid != dir->st_uid || st.st_gid != dir->st_gid) &&
+		fchown(fd, dir->st_uid, dir->st_gid) == -1))
+		rc = err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
+		    "log fchown");
+	close(fd);
+	return rc;
+}
+
 /*
- * record: e's install as records appended to its portal's log.  A log
- * this call creates is given to the log directory's owner and group, so
- * the responder (that owner) can append to it: b24hookctl runs as root.
+ * record: e's install as records appended to its portal's log.  The log
+ * and its lock file (sink.h), when this call creates them, are given to
+ * the log directory's owner and group, so the responder (that owner) can
+ * append to them: b24hookctl runs as root.
  */
 static int
 record(const struct settings *s, const struct spool_entry *e,
     struct err *err)
 {
-	char path[4096];
+	char path[4096], lock[4096];
 	struct sink sink = { 0 };
 	struct stat st, dir;
 	struct buf out;
 	size_t n = 0;
-	int existed, fd, rc = -1;
+	int log_existed, lock_existed, rc = -1;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.jsonl", s->log_dir,
-		e->member_id) >= sizeof(path))
+		e->member_id) >= sizeof(path) ||
+	    (size_t)snprintf(lock, sizeof(lock), "%s/.%s.lock", s->log_dir,
+		e->member_id) >= sizeof(lock))
 		return err_set(err, ERR_CONFIG, "log path too long");
-	existed = lstat(path, &st) == 0;
+	log_existed = lstat(path, &st) == 0;
+	lock_existed = lstat(lock, &st) == 0;
 	buf_init(&out, LIMIT_RECORDS(LIMIT_SPOOL_ENTRY));
 	if (event_records(e->body, e->member_id, &e->received, &out, &n,
 		err) == -1 ||
 	    sink_append(&sink, s->log_dir, e->member_id, out.data, out.len,
 		s->fsync, err) == -1)
 		goto out;
-	rc = 0;
-	if (existed)
-		goto out;
-	if (stat(s->log_dir, &dir) == -1 ||
-	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) ==
-		-1) {
-		rc = err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
-		    "log open for chown");
+	if (stat(s->log_dir, &dir) == -1) {
+		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "log dir stat");
 		goto out;
 	}
-	if (fstat(fd, &st) == -1 ||
-	    ((st.st_uid != dir.st_uid || st.st_gid != dir.st_gid) &&
-		fchown(fd, dir.st_uid, dir.st_gid) == -1))
-		rc = err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
-		    "log fchown");
-	close(fd);
+	if ((log_existed || give(path, &dir, err) == 0) &&
+	    (lock_existed || give(lock, &dir, err) == 0))
+		rc = 0;
 out:
 	sink_close(&sink);
 	buf_free(&out);
@@ -298,7 +313,7 @@ static void
 decide(const struct settings *s, const struct spool_list *l,
     struct spool_entry *e, struct run *r)
 {
-	char fp[ALLOWEDIT_FP_SIZE];
+	char fp[ALLOWLIST_FP_SIZE];
 	struct allowedit ed;
 	struct err err;
 	int added = 0;
@@ -334,7 +349,7 @@ decide(const struct settings *s, const struct spool_list *l,
 		break;
 	}
 	allowedit_close(&ed);
-	allowedit_fingerprint(e->application_token,
+	allowlist_fingerprint(e->application_token,
 	    strlen(e->application_token), fp);
 	if (save(s, e, &err) == -1)
 		say(r, e, 1, "pending: not saved (%s)", err.reason);
@@ -429,7 +444,7 @@ enroll_approve(const struct settings *s, const char *id,
 		return -1;
 	memcpy(a->member_id, e.member_id, sizeof(a->member_id));
 	memcpy(a->domain, e.domain, sizeof(a->domain));
-	allowedit_fingerprint(e.application_token,
+	allowlist_fingerprint(e.application_token,
 	    strlen(e.application_token), a->fingerprint);
 	if (allowedit_open(&ed, s->allowlist, err) == -1)
 		goto out;

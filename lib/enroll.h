@@ -106,7 +106,7 @@ int enroll_verify(const struct settings *s, const struct timespec *now,
 struct enroll_approval {
 	char member_id[LIMIT_MEMBER_ID + 1];
 	char domain[LIMIT_DOMAIN + 1];
-	char fingerprint[ALLOWEDIT_FP_SIZE]; /* of the claimed token */
+	char fingerprint[ALLOWLIST_FP_SIZE]; /* of the claimed token */
 	size_t others; /* the portal's entries with other tokens, kept */
 	int added;     /* 0: the pair was listed already */
 };

@@ -145,6 +145,38 @@ copy_name(char *dst, size_t max, const char *s)
 }
 
 /*
+ * copy_domain: auth[domain] v into dst (LIMIT_DOMAIN + 1 bytes) when it
+ * is a host name, with a port perhaps; else dst is "".
+ */
+static void
+copy_domain(const json_t *v, char *dst)
+{
+	const char *s = json_string_value(v);
+	size_t n;
+
+	dst[0] = '\0';
+	if (s == NULL || (n = json_string_length(v)) == 0 || n > LIMIT_DOMAIN ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789.:-") != n)
+		return;
+	memcpy(dst, s, n + 1);
+}
+
+/* copy_label: label into dst (LIMIT_LABEL + 1 bytes), safe to quote */
+static void
+copy_label(const char *label, char *dst)
+{
+	size_t i;
+
+	for (i = 0; label[i] != '\0' && i < LIMIT_LABEL; i++)
+		dst[i] = label[i] < ' ' || label[i] > '~' || label[i] == '"' ||
+			label[i] == '\\'
+		    ? '?'
+		    : label[i];
+	dst[i] = '\0';
+}
+
+/*
  * The event code and the credentials.  A POST without "event" is not an
  * event (a placement such as a connector's settings page posts to the
  * same URL): docs/bitrix24.md section 2.
@@ -183,6 +215,7 @@ identify(const json_t *root, struct outcome *o, const json_t **member_id,
 	if (copy_name(o->member_id, LIMIT_MEMBER_ID, m) == -1 ||
 	    strlen(m) != json_string_length(*member_id))
 		snprintf(o->member_id, sizeof(o->member_id), "(invalid)");
+	copy_domain(json_object_get(auth, "domain"), o->domain);
 	if (!json_is_string(*token) || json_string_length(*token) == 0)
 		return err_set(&o->err, ERR_MISSING_AUTH,
 		    "no auth[application_token]");
@@ -212,12 +245,18 @@ verify(const json_t *member_id, const json_t *token,
 	switch (allowlist_check(list, json_string_value(member_id),
 	    json_string_value(token), json_string_length(token), portal)) {
 	case ALLOWLIST_OK:
+		copy_label(allowlist_label(list, *portal), o->label);
 		return 0;
 	case ALLOWLIST_UNKNOWN_PORTAL:
 		return err_set(&o->err, ERR_FORBIDDEN, "unknown_portal");
 	case ALLOWLIST_TOKEN_MISMATCH:
 		break;
 	}
+	/* which token came: an old one (a reinstall) or a stranger's */
+	copy_label(allowlist_label(list, json_string_value(member_id)),
+	    o->label);
+	allowlist_fingerprint(json_string_value(token),
+	    json_string_length(token), o->token_fp);
 	return err_set(&o->err, ERR_FORBIDDEN, "token_mismatch");
 }
 
@@ -355,9 +394,13 @@ reply_operator_line(const struct outcome *o, char *buf, size_t size)
 		    ? '?'
 		    : o->err.reason[i];
 	reason[i] = '\0';
-	n = snprintf(buf, size, "b24hook: %d %s reason=\"%s\"%s%s%s%s\n",
+	n = snprintf(buf, size,
+	    "b24hook: %d %s reason=\"%s\"%s%s%s%s%s%s%s%s%s%s%s\n",
 	    err_status(o->err.code), err_name(o->err.code), reason,
 	    o->member_id[0] ? " member_id=" : "", o->member_id,
-	    o->event[0] ? " event=" : "", o->event);
+	    o->label[0] ? " label=\"" : "", o->label, o->label[0] ? "\"" : "",
+	    o->domain[0] ? " domain=" : "", o->domain,
+	    o->event[0] ? " event=" : "", o->event,
+	    o->token_fp[0] ? " token_fp=" : "", o->token_fp);
 	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
 }

@@ -75,8 +75,13 @@ struct outcome {
 	/* from the body, when present and printable; "" otherwise */
 	char member_id[LIMIT_MEMBER_ID + 1];
 	char event[LIMIT_EVENT + 1];
-	/* auth[domain] of a claim spooled (ERR_ENROLLMENT_PENDING), else "" */
+	/* auth[domain] when present and a host name ([A-Za-z0-9.:-]) */
 	char domain[LIMIT_DOMAIN + 1];
+	/* the listed portal's allow-list label, filtered to printable ASCII
+	 * without '"' and '\\' (others become '?'); "" when none */
+	char label[LIMIT_LABEL + 1];
+	/* token_mismatch: the fingerprint of the token sent, else "" */
+	char token_fp[ALLOWLIST_FP_SIZE];
 	/* the allow-list when this request (re)loaded it, else NULL */
 	const struct allowlist *reloaded;
 };
@@ -155,12 +160,14 @@ size_t reply_render(const struct outcome *o, char *buf, size_t size);
 
 /*
  * reply_operator_line: one line for the operator, newline included, for
- * a request that failed: "b24hook: 403 forbidden reason=token_mismatch
- * member_id=... event=...", or for a spooled claim exactly
- * "b24hook: 202 enrollment_pending member_id=... domain=...".  Never a
- * token.  Returns its length.
+ * a request that failed: "b24hook: 403 forbidden reason=\"token_mismatch\"
+ * member_id=... label=\"...\" domain=... event=... token_fp=...", each
+ * part after the reason only when known (token_fp for token_mismatch
+ * only), or for a spooled claim exactly "b24hook: 202 enrollment_pending
+ * member_id=... domain=...".  Nothing a client sent can end the line or a
+ * quoted part.  Never a token.  Returns its length.
  */
-#define OPERATOR_LINE_SIZE 512
+#define OPERATOR_LINE_SIZE 1024
 size_t reply_operator_line(const struct outcome *o, char *buf, size_t size);
 
 #endif

@@ -89,12 +89,12 @@ strays(void)
 
 START_TEST(test_fingerprint)
 {
-	char fp[ALLOWEDIT_FP_SIZE];
+	char fp[ALLOWLIST_FP_SIZE];
 
 	/* printf %s 51856fefc120afa4b628cc82d3935cce | b2sum -l 256 */
-	allowedit_fingerprint("51856fefc120afa4b628cc82d3935cce", 32, fp);
+	allowlist_fingerprint("51856fefc120afa4b628cc82d3935cce", 32, fp);
 	ck_assert_str_eq(fp, "a2fd0eb4");
-	allowedit_fingerprint("", 0, fp);
+	allowlist_fingerprint("", 0, fp);
 	ck_assert_uint_eq(strlen(fp), 8);
 }
 END_TEST
@@ -221,11 +221,11 @@ START_TEST(test_remove)
 	struct buf removed = { 0 };
 	struct allowedit ed;
 	struct err err;
-	char fp[ALLOWEDIT_FP_SIZE], *data;
+	char fp[ALLOWLIST_FP_SIZE], *data;
 	size_t n, len;
 
 	buf_init(&removed, 1024);
-	allowedit_fingerprint("second-token", 12, fp);
+	allowlist_fingerprint("second-token", 12, fp);
 	ck_assert_int_eq(allowedit_open(&ed, path, &err), 0);
 	ck_assert_int_eq(allowedit_remove(&ed, "nobody", NULL, &removed, &n,
 			     &err),

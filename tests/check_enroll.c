@@ -181,12 +181,12 @@ log_lines(const char *portal)
 
 START_TEST(test_verified)
 {
-	char id[SPOOL_ID_SIZE], fp[ALLOWEDIT_FP_SIZE], want[512];
+	char id[SPOOL_ID_SIZE], fp[ALLOWLIST_FP_SIZE], want[512];
 
 	add(MEMBER, "new-token", id);
 	ck_assert_int_eq(verify_at(10), 0);
 	ck_assert_int_eq(fetches, 1);
-	allowedit_fingerprint("new-token", 9, fp);
+	allowlist_fingerprint("new-token", 9, fp);
 	snprintf(want, sizeof(want),
 	    "%s verified: listed with token %s, label portal.bitrix24.com; "
 	    "install record written",

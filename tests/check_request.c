@@ -641,6 +641,50 @@ START_TEST(operator_line)
 }
 END_TEST
 
+/*
+ * A refusal names the portal as the operator knows it: its label and
+ * domain, and for a token that does not match, that token's fingerprint
+ * ("printf %s forgedforged | b2sum -l 256 | cut -c1-8"), as b24hookctl
+ * portal list shows a listed one's.
+ */
+START_TEST(operator_line_names_the_portal)
+{
+	char line[OPERATOR_LINE_SIZE];
+	struct outcome o;
+
+	ck_assert_int_eq(process("event=ONX&auth[member_id]=" PORTAL
+				 "&auth[application_token]=forgedforged"
+				 "&auth[domain]=acme.bitrix24.com",
+			     MEDIA_FORM, &o),
+	    -1);
+	reply_operator_line(&o, line, sizeof(line));
+	ck_assert_str_eq(line,
+	    "b24hook: 403 forbidden reason=\"token_mismatch\" member_id=" PORTAL
+	    " label=\"rest-docs-portal\" domain=acme.bitrix24.com event=ONX"
+	    " token_fp=a00dd093\n");
+	/* a domain that is no host name is left out, never quoted */
+	ck_assert_int_eq(process("event=ONX&auth[member_id]=" PORTAL
+				 "&auth[application_token]=forgedforged"
+				 "&auth[domain]=a%22b%0Ac token_fp=0",
+			     MEDIA_FORM, &o),
+	    -1);
+	reply_operator_line(&o, line, sizeof(line));
+	ck_assert_str_eq(line,
+	    "b24hook: 403 forbidden reason=\"token_mismatch\" member_id=" PORTAL
+	    " label=\"rest-docs-portal\" event=ONX token_fp=a00dd093\n");
+	/* an unknown portal: no label, no fingerprint */
+	ck_assert_int_eq(process("event=ONX&auth[member_id]=0123"
+				 "&auth[application_token]=forgedforged"
+				 "&auth[domain]=x.bitrix24.com",
+			     MEDIA_FORM, &o),
+	    -1);
+	reply_operator_line(&o, line, sizeof(line));
+	ck_assert_str_eq(line,
+	    "b24hook: 403 forbidden reason=\"unknown_portal\" member_id=0123"
+	    " domain=x.bitrix24.com event=ONX\n");
+}
+END_TEST
+
 START_TEST(event_length)
 {
 	char body[512], name[LIMIT_EVENT + 2];
@@ -809,6 +853,7 @@ request_suite(void)
 	tcase_add_test(core, process_claim_storage);
 	tcase_add_test(core, reply_texts);
 	tcase_add_test(core, operator_line);
+	tcase_add_test(core, operator_line_names_the_portal);
 	tcase_add_test(limits, settings_body_ceiling);
 	tcase_add_test(limits, check_max_body);
 	tcase_add_test(limits, event_length);
