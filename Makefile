@@ -74,7 +74,8 @@ check: deps
 deps:
 	@sh scripts/deps.sh
 
-demo: deps
+demo:
+	@sh scripts/deps.sh scripts/deps.d/build.txt
 	$(MAKE) build/b24hook
 	@sh scripts/demo.sh
 

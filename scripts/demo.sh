@@ -36,4 +36,4 @@ for log in "$demo"/logs/*.jsonl; do
 	cat "$log"
 done
 echo
-echo "Watch a log while you post:  tail -f $demo/logs/<member_id>.jsonl"
+echo "Watch a log while you post:  tail -F $demo/logs/<member_id>.jsonl"

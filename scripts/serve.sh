@@ -25,6 +25,13 @@ done
 	echo "serve: build/b24hook is missing: run make" >&2
 	exit 1
 }
+# A port in use: say so before touching anything (nginx would fail to
+# bind it, with a line easy to miss among the others).
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+	echo "serve: 127.0.0.1:$port is in use: stop what listens there, or" \
+	    "pick another port: SERVE_PORT=8081 make serve" >&2
+	exit 1
+fi
 rm -rf "$dir"
 mkdir -p "$dir/logs" "$dir/nginx"
 dir=$(cd "$dir" && pwd)
@@ -88,11 +95,17 @@ spawn-fcgi -s "$run/b24hook.sock" -M 0600 "${sock_owner[@]}" -F 2 \
     "$root/build/b24hook" >/dev/null
 nginx -e stderr -p "$dir/nginx/" -c "$dir/nginx/nginx.conf" &
 nginx_pid=$!
+up=
 for i in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	kill -0 "$nginx_pid" 2>/dev/null || exit 1
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && up=1 && break
+	kill -0 "$nginx_pid" 2>/dev/null || break
 	sleep 0.1
 done
+if [ -z "$up" ]; then
+	echo "serve: nginx did not start on 127.0.0.1:$port (its error is" \
+	    "above); nothing is left running" >&2
+	exit 1
+fi
 
 cat <<EOF
 
@@ -104,7 +117,7 @@ Post a fixture event as a portal does, from $root:
   curl -sS --data-binary @$fixture -H 'Content-Type: application/x-www-form-urlencoded' http://127.0.0.1:$port/bitrix24/event
 
 Watch it land:
-  tail -f $dir/logs/$portal.jsonl
+  tail -F $dir/logs/$portal.jsonl
 
 Operator lines (refusals) appear below.  Ctrl-C stops everything.
 EOF

@@ -146,7 +146,53 @@ test_install() {
 	    test -x "$share/deploy/spawn-fcgi/b24hook-spawn"
 	check "make install: b24hookctl beside b24hook" \
 	    test -x "$dest/usr/local/bin/b24hookctl" -a -x "$dest/usr/local/bin/b24hook"
-	rm -rf "$dest" # its README quotes the fixtures' allow-list
+	missing=
+	for f in README.md $(cd "$E2E_ROOT" && ls docs/*.md); do
+		cmp -s "$E2E_ROOT/$f" "$share/$f" || missing="$missing $f"
+	done
+	assert_eq "make install: README.md and docs/ under share/b24hook" "" \
+	    "$missing"
+	rm -rf "$dest" # its docs quote the fixtures' allow-list
+}
+
+# make install with PREFIX=/usr, the programs in /usr/sbin: every unit and
+# example names the programs and the documentation where they went, none
+# /usr/local; make uninstall removes all it put.
+test_install_usr() {
+	local dest=$T/dest-usr left
+	local -a vars=(DESTDIR="$dest" PREFIX=/usr BINDIR=/usr/sbin)
+	if ! make -s -C "$E2E_ROOT" install "${vars[@]}" \
+	    >"$T/run/install-usr.out" 2>&1; then
+		fail "make install PREFIX=/usr" "$(tail -n 3 "$T/run/install-usr.out")"
+		return
+	fi
+	check "PREFIX=/usr: programs in /usr/sbin" \
+	    test -x "$dest/usr/sbin/b24hook" -a -x "$dest/usr/sbin/b24hookctl"
+	assert_eq "PREFIX=/usr: no unit or example names /usr/local" "" \
+	    "$(grep -rl /usr/local "$dest/usr/share/b24hook/nginx.conf.example" \
+	    "$dest/usr/share/b24hook/deploy" | sed "s|^$dest||")"
+	assert_eq "PREFIX=/usr: the service runs /usr/sbin/b24hook" \
+	    /usr/sbin/b24hook "$(value \
+	    "$dest/usr/share/b24hook/deploy/systemd/b24hook.service" ExecStart)"
+	assert_eq "PREFIX=/usr: the verifier runs /usr/sbin/b24hookctl" \
+	    "/usr/sbin/b24hookctl enroll verify" "$(value \
+	    "$dest/usr/share/b24hook/deploy/systemd/b24hook-enroll.service" ExecStart)"
+	check "PREFIX=/usr: fcgiwrap block's SCRIPT_FILENAME" \
+	    grep -q 'SCRIPT_FILENAME /usr/sbin/b24hook;' \
+	    "$dest/usr/share/b24hook/nginx.conf.example"
+	check "PREFIX=/usr: spawn script's SPAWN_BIN" \
+	    grep -q 'SPAWN_BIN:=/usr/sbin/b24hook}' \
+	    "$dest/usr/share/b24hook/deploy/spawn-fcgi/b24hook-spawn"
+	make -s -C "$E2E_ROOT" install "${vars[@]}" SYSCONFDIR=/opt/etc \
+	    >/dev/null 2>&1
+	check "SYSCONFDIR=/opt/etc: the service's allow-list there" \
+	    grep -qx 'Environment=B24HOOK_ALLOWLIST=/opt/etc/b24hook/allow.txt' \
+	    "$dest/usr/share/b24hook/deploy/systemd/b24hook.service"
+	make -s -C "$E2E_ROOT" uninstall "${vars[@]}" >"$T/run/uninstall.out" 2>&1
+	left=$(cd "$dest" && find . -type f | sort | paste -sd ' ')
+	assert_eq "make uninstall: no file left" "" "$left"
+	check "make uninstall: share/b24hook gone" test ! -e "$dest/usr/share/b24hook"
+	rm -rf "$dest"
 }
 
 test_nginx() {
@@ -192,11 +238,48 @@ test_nginx() {
 	check "GET: nginx's reply is b24hook's JSON" \
 	    test "$(post fcgi - - -X GET; jq -c . "$OUT")" = \
 	    '{"status":"error","error":"method_not_allowed"}'
+	nginx_json fcgi
+	LOGS=$cgi_logs
+	nginx_json cgi
 	LOGS=$cgi_logs
 	site_fixtures cgi
 	site_refusals cgi cgi-small
 	site_files_owned "$fcgi_logs" nobody
 	site_files_owned "$cgi_logs" www-data
+}
+
+# nginx_json SITE: nginx's own 413 and 404 are b24hook's replies: the
+# status, Content-Type application/json, the JSON body; b24hook is not
+# reached and nothing is written.
+nginx_json() {
+	local site=$1 before url
+	before=$(dir_sum "$T/logs")
+	post "$site" "$FORM" "$(body_of_size $((LIMIT_BODY + 1)))"
+	assert_eq "$site over client_max_body_size: 413" 413 "$STATUS"
+	assert_eq "$site over client_max_body_size: b24hook's JSON" \
+	    '{"status":"error","error":"body_too_large"}' \
+	    "$(jq -c . <<<"$REPLY" 2>&1)"
+	assert_eq "$site over client_max_body_size: Content-Type" \
+	    application/json "$(header Content-Type)"
+	assert_eq "$site over client_max_body_size: b24hook not reached" 0 \
+	    "$OPLINES"
+	for url in / /bitrix24/event/ /bitrix24/other; do
+		STATUS=$(curl -sS --noproxy '*' --max-time 30 \
+		    --cacert "$T/tls/cert.pem" \
+		    --resolve "$HOOK_HOST:${SITE_PORT[$site]}:127.0.0.1" \
+		    -o "$T/run/404.out" -D "$T/run/404.headers" -w '%{http_code}' \
+		    -H "Content-Type: $FORM" \
+		    --data-binary "@$FIXTURES/ONAPPUNINSTALL.form" \
+		    "https://$HOOK_HOST:${SITE_PORT[$site]}$url" 2>&1)
+		HEADERS=$(tr -d '\r' <"$T/run/404.headers")
+		assert_eq "$site POST $url: 404" 404 "$STATUS"
+		assert_eq "$site POST $url: JSON not_found" \
+		    '{"status":"error","error":"not_found"}' \
+		    "$(jq -c . "$T/run/404.out" 2>&1)"
+		assert_eq "$site POST $url: Content-Type" application/json \
+		    "$(header Content-Type)"
+	done
+	assert_eq "$site 413, 404: logs unchanged" "$before" "$(dir_sum "$T/logs")"
 }
 
 # make serve, as a person runs it: it prints a curl line and a tail line;
@@ -221,7 +304,7 @@ test_serve() {
 	(cd "$E2E_ROOT" && eval "$line") >"$T/run/serve.reply" 2>&1
 	assert_eq "make serve: the curl line's reply" \
 	    '{"status":"ok","records":1}' "$(cat "$T/run/serve.reply")"
-	line=$(sed -n 's/^ *tail -f \(.*\)/\1/p' "$out" | head -n 1)
+	line=$(sed -n 's/^ *tail -F \(.*\)/\1/p' "$out" | head -n 1)
 	assert_eq "make serve: the tail line's file has the record" 1 \
 	    "$(cd "$E2E_ROOT" && lines "$line")"
 	kill -INT -- -"$pid"
@@ -231,6 +314,53 @@ test_serve() {
 	check "make serve: it had started nginx and 2 responders" \
 	    test "$(wc -w <<<"$pids")" -ge 3
 	rm -f "$dir/allow.txt" # the input, a copy of the fixtures'
+}
+
+# make serve when it cannot serve: its port is taken (by a first make
+# serve), or nginx does not start.  Either way one clear line, a failed
+# exit, and nothing left running.
+test_serve_fails() {
+	local port out=$T/run/serve-busy.out pid rc pids p left=
+	free_port port || return
+	SERVE_PORT=$port SERVE_DIR=$T/serve-first setsid bash \
+	    "$E2E_ROOT/scripts/serve.sh" >"$T/run/serve-first.out" 2>&1 &
+	pid=$!
+	if ! wait_until 20 grep -q '^ *curl ' "$T/run/serve-first.out"; then
+		fail "make serve: a first one ready" \
+		    "$(tail -n 3 "$T/run/serve-first.out")"
+		kill -INT -- -"$pid" 2>/dev/null
+		return
+	fi
+	SERVE_PORT=$port SERVE_DIR=$T/serve-busy timeout 20 \
+	    bash "$E2E_ROOT/scripts/serve.sh" >"$out" 2>&1
+	rc=$?
+	assert_eq "make serve, port taken: exit 1" 1 "$rc"
+	check "make serve, port taken: says so" \
+	    grep -q "^serve: 127.0.0.1:$port is in use" "$out"
+	check "make serve, port taken: the first one still serves" \
+	    listening "$port"
+	kill -INT -- -"$pid"
+	wait_until 10 gone "$pid"
+
+	# nginx failing to start: a stand-in that fails as nginx -t would
+	mkdir -p "$T/fakebin"
+	printf '#!/bin/sh\necho "nginx: [emerg] a stand-in that fails" >&2\nexit 1\n' \
+	    >"$T/fakebin/nginx"
+	chmod 0755 "$T/fakebin/nginx"
+	free_port port || return
+	out=$T/run/serve-nonginx.out
+	PATH=$T/fakebin:$PATH SERVE_PORT=$port SERVE_DIR=$T/serve-nonginx \
+	    timeout 20 bash "$E2E_ROOT/scripts/serve.sh" >"$out" 2>&1
+	rc=$?
+	assert_eq "make serve, nginx fails: exit 1" 1 "$rc"
+	check "make serve, nginx fails: says so" \
+	    grep -q "^serve: nginx did not start on 127.0.0.1:$port" "$out"
+	pids=$(cat "$T/serve-nonginx/responders.pid" 2>/dev/null)
+	check "make serve, nginx fails: it had started the responders" \
+	    test -n "$pids"
+	for p in $pids; do wait_until 5 gone "$p" || left="$left $p"; done
+	assert_eq "make serve, nginx fails: the responders stopped" "" "$left"
+	rm -f "$T"/serve-*/allow.txt
 }
 
 need nginx spawn-fcgi /usr/sbin/fcgiwrap curl openssl jq cgi-fcgi \
@@ -247,8 +377,10 @@ tls_setup || {
 test_recipes_agree
 test_systemd
 test_install
+test_install_usr
 test_nginx
 test_serve
+test_serve_fails
 check_no_secrets "no secret in logs, server logs or captured output" "$T"
 check "every server stopped by its pid (SIGTERM)" servers_stop
 finish $TEST_NAME
