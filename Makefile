@@ -32,10 +32,12 @@ CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
+CTL_SRC = $(wildcard ctl/*.c)
+CTL_OBJ = $(CTL_SRC:%.c=build/%.o)
 TEST_SRC = $(wildcard tests/check_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=build/tests/%)
 
-all: build/b24hook
+all: build/b24hook build/b24hookctl
 
 build/%.o: %.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
@@ -48,6 +50,12 @@ build/libb24hook.a: $(LIB_OBJ)
 build/b24hook: build/cgi/b24hook.o build/libb24hook.a
 	$(CC) $(CFLAGS) $(HARDEN_CFLAGS) $(LDFLAGS) $(HARDEN_LDFLAGS) -o $@ $^ \
 	    $(FCGI_LIBS) $(LIB_LIBS)
+
+$(CTL_OBJ): $(wildcard ctl/*.h)
+
+build/b24hookctl: $(CTL_OBJ) build/libb24hook.a
+	$(CC) $(CFLAGS) $(HARDEN_CFLAGS) $(LDFLAGS) $(HARDEN_LDFLAGS) -o $@ $^ \
+	    $(LIB_LIBS)
 
 build/tests/%.o: tests/%.c $(wildcard lib/*.h tests/*.h)
 	@mkdir -p $(@D)
@@ -71,9 +79,10 @@ demo: deps
 	$(MAKE) build/b24hook
 	@sh scripts/demo.sh
 
-install: build/b24hook
+install: build/b24hook build/b24hookctl
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 build/b24hook $(DESTDIR)$(BINDIR)/b24hook
+	install -m 0755 build/b24hookctl $(DESTDIR)$(BINDIR)/b24hookctl
 
 clean:
 	rm -rf build

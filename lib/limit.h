@@ -46,4 +46,23 @@
 /* bytes: an event code written to records, [A-Za-z0-9_] */
 #define LIMIT_EVENT 128
 
+/* bytes: auth[domain] the counters keep per portal, printable ASCII;
+ * a longer or unprintable one is not kept (the request is not refused) */
+#define LIMIT_DOMAIN 253
+
+/*
+ * count: portals the counters file has a slot for (B24HOOK_STATE_DIR).
+ * Past it, a portal's figures go to one "other portals" bucket; nothing
+ * is refused.  Only allow-listed portals take a slot.
+ */
+#define LIMIT_COUNTER_PORTALS 1024
+/*
+ * count: event names the counters keep apart per portal; past it, that
+ * portal's records go to its "other events" bucket.
+ */
+#define LIMIT_COUNTER_EVENTS 32
+/* seconds: longest b24hookctl status --silent-for (3650 days); over it,
+ * the command refuses the argument */
+#define LIMIT_SILENT_FOR (3650LL * 86400)
+
 #endif

@@ -35,6 +35,7 @@ settings_read(settings_lookup *get, struct settings *s, struct err *err)
 	const char *log_dir = get("B24HOOK_LOG_DIR");
 	const char *max_body = get("B24HOOK_MAX_BODY");
 	const char *fsync = get("B24HOOK_FSYNC");
+	const char *state_dir = get("B24HOOK_STATE_DIR");
 
 	if (allowlist == NULL || *allowlist == '\0')
 		return err_set(err, ERR_CONFIG, "B24HOOK_ALLOWLIST unset");
@@ -56,6 +57,8 @@ settings_read(settings_lookup *get, struct settings *s, struct err *err)
 			    "B24HOOK_FSYNC not 0 or 1");
 		s->fsync = 1;
 	}
+	s->state_dir =
+	    state_dir != NULL && *state_dir != '\0' ? state_dir : NULL;
 	return 0;
 }
 
@@ -169,6 +172,24 @@ verify(const json_t *member_id, const json_t *token,
 	return err_set(&o->err, ERR_FORBIDDEN, "token_mismatch");
 }
 
+/* o->domain: auth[domain], for the counters (struct outcome) */
+static void
+copy_domain(const json_t *root, struct outcome *o)
+{
+	const json_t *d =
+	    json_object_get(json_object_get(root, "auth"), "domain");
+	const char *s = json_string_value(d);
+	size_t n, i;
+
+	if (s == NULL || (n = json_string_length(d)) == 0 || n > LIMIT_DOMAIN)
+		return;
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return;
+	memcpy(o->domain, s, n);
+	o->domain[n] = '\0';
+}
+
 int
 request_process(const char *body, size_t len, enum media media,
     const struct settings *s, struct responder *r,
@@ -190,6 +211,8 @@ request_process(const char *body, size_t len, enum media media,
 		r->records.len, s->fsync, &o->err) == -1)
 		goto fail;
 	rc = 0;
+	if (s->state_dir != NULL)
+		copy_domain(root, o);
 fail:
 	if (rc == -1)
 		o->records = 0;

@@ -26,6 +26,9 @@ struct settings {
 	const char *log_dir;   /* B24HOOK_LOG_DIR; borrowed */
 	size_t max_body;       /* bytes: B24HOOK_MAX_BODY */
 	int fsync;	       /* B24HOOK_FSYNC: fdatasync each append */
+	/* B24HOOK_STATE_DIR, the shared counters' directory (counters.h);
+	 * borrowed; NULL: no counters */
+	const char *state_dir;
 };
 
 /*
@@ -38,8 +41,9 @@ typedef const char *settings_lookup(const char *name);
  * settings_read: fill s from the settings get finds.  B24HOOK_ALLOWLIST
  * and B24HOOK_LOG_DIR are required and borrowed; B24HOOK_MAX_BODY is a
  * decimal byte count 1..LIMIT_BODY_CEILING, LIMIT_BODY_DEFAULT when
- * unset; B24HOOK_FSYNC is "0" or "1", 0 when unset.  Returns 0, or -1
- * with ERR_CONFIG naming the setting (never its value).
+ * unset; B24HOOK_FSYNC is "0" or "1", 0 when unset; B24HOOK_STATE_DIR
+ * is borrowed, NULL when unset or empty.  Returns 0, or -1 with
+ * ERR_CONFIG naming the setting (never its value).
  */
 int settings_read(settings_lookup *get, struct settings *s, struct err *err);
 
@@ -62,6 +66,9 @@ struct outcome {
 	/* from the body, when present and printable; "" otherwise */
 	char member_id[LIMIT_MEMBER_ID + 1];
 	char event[LIMIT_EVENT + 1];
+	/* auth[domain] of an accepted request when s->state_dir is set and
+	 * it is 1..LIMIT_DOMAIN bytes of printable ASCII; "" otherwise */
+	char domain[LIMIT_DOMAIN + 1];
 	/* the allow-list when this request (re)loaded it, else NULL */
 	const struct allowlist *reloaded;
 };
