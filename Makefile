@@ -69,7 +69,7 @@ build/tests/check_%: build/tests/check_%.o build/tests/testutil.o \
 # Check suite and every end-to-end test; the last line sums them up.
 # Files in mk/ add targets to CHECK_MORE (sanitizers, fuzzing...).
 check: deps
-	$(MAKE) build/b24hook $(TEST_BIN)
+	$(MAKE) build/b24hook build/b24hookctl $(TEST_BIN)
 	@bash scripts/runtests.sh $(foreach t,$(CHECK_MORE),"$(MAKE) --no-print-directory $(t)")
 
 deps:

@@ -50,27 +50,49 @@ test_recipes_agree() {
 	    test "$(grep -c 'fastcgi_param HTTP_PROXY "";' "$NGINX_EXAMPLE")" = 2
 	check_not "logrotate snippet: no copytruncate" \
 	    grep -q '^[^#]*copytruncate' "$DEPLOY/logrotate/b24hook"
+	local stats=$DEPLOY/systemd/b24hook-stats.service
+	assert_eq "stats service: the same settings as the service" \
+	    "$(value "$svc" Environment | grep -v MAX_BODY)" \
+	    "$(value "$stats" Environment)"
+	assert_eq "service: StateDirectory= is B24HOOK_STATE_DIR" \
+	    "B24HOOK_STATE_DIR=/var/lib/$(value "$svc" StateDirectory)" \
+	    "$(value "$svc" Environment | grep STATE_DIR)"
+	assert_eq "stats service: waits for the counters file" \
+	    /var/lib/b24hook/counters "$(value "$stats" ConditionPathExists)"
 }
 
 # deploy/systemd: verified by systemd-analyze, and the service's own
 # ExecStart= and Environment= run with a listening socket on fd 0 (what
 # StandardInput=socket gives it) as an unprivileged user.
 test_systemd() {
-	local d=$T/systemd sock=$T/run/systemd.sock logs allow out exec env
+	local d=$T/systemd sock=$T/run/systemd.sock logs allow out exec env state
 	mkdir -p "$d"
 	logs=$(log_dir systemd nobody:nogroup)
 	allow=$(allow_copy allow-systemd.txt nogroup)
+	state=$T/state-systemd
+	install -d -o nobody -g nogroup -m 0750 "$state"
 	check "render b24hook.service" render "$DEPLOY/systemd/b24hook.service" \
 	    "$d/b24hook.service" /usr/local/bin/b24hook "$BIN" \
-	    /etc/b24hook/allow.txt "$allow" /var/log/b24hook "$logs"
+	    /etc/b24hook/allow.txt "$allow" /var/log/b24hook "$logs" \
+	    /var/lib/b24hook "$state"
 	check "render b24hook.socket" render "$DEPLOY/systemd/b24hook.socket" \
 	    "$d/b24hook.socket" /run/b24hook.sock "$sock"
-	out=$(systemd-analyze verify "$d/b24hook.socket" "$d/b24hook.service" 2>&1)
+	check "render b24hook-stats.service" render \
+	    "$DEPLOY/systemd/b24hook-stats.service" "$d/b24hook-stats.service" \
+	    /usr/local/bin/b24hookctl "$CTL" /etc/b24hook/allow.txt "$allow" \
+	    /var/log/b24hook "$logs" /var/lib/b24hook "$state" \
+	    /var/lib/prometheus/node-exporter "$T/textfile"
+	check "render b24hook-stats.timer" cp \
+	    "$DEPLOY/systemd/b24hook-stats.timer" "$d/b24hook-stats.timer"
+	out=$(systemd-analyze verify "$d/b24hook.socket" "$d/b24hook.service" \
+	    "$d/b24hook-stats.timer" "$d/b24hook-stats.service" 2>&1)
 	assert_eq "systemd-analyze verify: exit status" 0 "$?"
 	assert_eq "systemd-analyze verify: no warning" "" "$out"
-	check "systemd-analyze security: exposure at most 1.0" \
-	    systemd-analyze security --offline=yes --threshold=10 \
-	    "$d/b24hook.service"
+	for out in b24hook b24hook-stats; do
+		check "systemd-analyze security $out.service: exposure at most 1.0" \
+		    systemd-analyze security --offline=yes --threshold=10 \
+		    "$d/$out.service"
+	done
 	for out in NoNewPrivileges=yes ProtectSystem=strict PrivateTmp=yes \
 	    StandardInput=socket User=b24hook; do
 		check "service: $out" grep -qx "$out" "$DEPLOY/systemd/b24hook.service"
@@ -89,6 +111,8 @@ test_systemd() {
 	    "$(fixture_portal ONAPPUNINSTALL)" fcgi "$FORM" \
 	    "$FIXTURES/ONAPPUNINSTALL.form" -B24HOOK_ALLOWLIST -B24HOOK_LOG_DIR
 	site_files_owned "$logs" nobody
+	assert_eq "service's Environment=: counters in B24HOOK_STATE_DIR" \
+	    "nobody 640" "$(stat -c '%U %a' "$state/counters" 2>&1)"
 }
 
 # make install puts every recipe under $(PREFIX)/share/b24hook.
