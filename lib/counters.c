@@ -29,6 +29,10 @@ _Static_assert(sizeof(struct counters_code) % 8 == 0 &&
         offsetof(struct counters_portal, requests) % 8 == 0 &&
         offsetof(struct counters_file, code) % 8 == 0,
     "every 64-bit counter is 8-byte aligned");
+_Static_assert(sizeof(struct counters_portal) == COUNTERS_PAGE &&
+        offsetof(struct counters_file, other) == COUNTERS_PAGE &&
+        offsetof(struct counters_file, portal) % COUNTERS_PAGE == 0,
+    "the refusal table fills the first page, a portal one page");
 _Static_assert(ERR_STORAGE_UNAVAILABLE + 2 <= COUNTERS_CODES,
     "the refusal table holds every code and forbidden's reasons");
 
@@ -119,6 +123,18 @@ settled(uint32_t *state)
 	return s;
 }
 
+/*
+ * Touch the page of w for writing before reading it: a page of a shared
+ * file mapping first read is mapped read-only and faults again when
+ * written; touched so, it faults once (the CGI process's first count).
+ * The value is unchanged.
+ */
+static void
+touch(uint32_t *w)
+{
+	__atomic_fetch_or(w, 0, __ATOMIC_RELAXED);
+}
+
 static int
 claim(uint32_t *state)
 {
@@ -162,6 +178,7 @@ portal_slot(struct counters_file *f, const char *id, size_t len)
 
 	for (i = 0; i < LIMIT_COUNTER_PORTALS; i++) {
 		p = &f->portal[(h + i) % LIMIT_COUNTER_PORTALS];
+		touch(&p->state);
 		for (;;) {
 			if ((s = settled(&p->state)) == SLOT_READY) {
 				if (memcmp(p->member_id, id, len + 1) == 0)
@@ -222,6 +239,7 @@ code_slot(
 
 	if (clen >= sizeof(c->code) || rlen >= sizeof(c->reason))
 		return NULL;
+	touch(&f->code[0].state);
 	for (i = 0; i < COUNTERS_CODES; i++) {
 		c = &f->code[i];
 		for (;;) {
@@ -331,14 +349,16 @@ examine(int fd, const struct stat *st, struct err *err)
 		return FILE_DAMAGED;
 	if (h.version != want.version)
 		return err_set(err, ERR_CONFIG,
-		    "counters file format version %u, not %u",
+		    "counters file format version %u, not %u: left alone; "
+		    "b24hookctl stats --reset replaces it",
 		    (unsigned)h.version, (unsigned)want.version);
 	if (h.byte_order != want.byte_order || h.head_size != want.head_size ||
 	    h.code_size != want.code_size || h.codes != want.codes ||
 	    h.portal_size != want.portal_size || h.portals != want.portals ||
 	    h.event_size != want.event_size || h.events != want.events)
 		return err_set(err, ERR_CONFIG,
-		    "counters file of another layout (version %u)",
+		    "counters file of another layout (version %u): left alone; "
+		    "b24hookctl stats --reset replaces it",
 		    (unsigned)h.version);
 	if (h.file_size != want.file_size ||
 	    (uint64_t)st->st_size != want.file_size)

@@ -13,10 +13,11 @@
  * Layout, version COUNTERS_VERSION (native byte order and alignment,
  * struct counters_file below): a header (magic "B24HKCNT", the version,
  * a byte-order mark, the sizes of every table and entry, the file's
- * size, the time it was made, a "retired" flag), the refusal table
- * (COUNTERS_CODES entries: error code, reason, HTTP status, count), then
- * LIMIT_COUNTER_PORTALS portal slots, each with LIMIT_COUNTER_EVENTS
- * event entries.
+ * size, the time it was made, a "retired" flag) and the refusal table
+ * (COUNTERS_CODES entries: error code, reason, HTTP status, count) in
+ * the first page, then the other-portals bucket and LIMIT_COUNTER_PORTALS
+ * portal slots, a page each (COUNTERS_PAGE), each with
+ * LIMIT_COUNTER_EVENTS event entries: 4.2 MB in all.
  *
  * What is counted, per request, once its reply is decided:
  *   - accepted (200): the portal's requests, records, records per event
@@ -102,8 +103,16 @@ struct counters_event {
 	uint64_t records;
 };
 
+/*
+ * A portal's slot is one page, page-aligned: what one request counts is
+ * written to one page.  A CGI process maps the file for one request, and
+ * each page it first writes costs it a page fault (measured in
+ * bench/README.md).
+ */
+#define COUNTERS_PAGE 4096
+
 struct counters_portal {
-	uint32_t state;                      /* as counters_code's */
+	_Alignas(COUNTERS_PAGE) uint32_t state; /* as counters_code's */
 	uint32_t domain_seq;                 /* odd while domain is written */
 	char member_id[LIMIT_MEMBER_ID + 8]; /* NUL-terminated */
 	char domain[LIMIT_DOMAIN + 3];       /* last seen; "" unknown */
@@ -165,7 +174,7 @@ struct counters {
  * counters_open: map dir/counters for counting, making it when missing
  * or damaged (see above).  Returns 0, or -1 with ERR_CONFIG: the
  * directory cannot be used ("counters open errno=EACCES"), the file is
- * of another version ("counters file format version 2, not 1") or
+ * of another version ("counters file format version 2, not 1: ...") or
  * layout, or cannot be made ("counters fallocate errno=ENOSPC").  Any
  * mapping k held is released first.
  */

@@ -155,7 +155,7 @@ inode(void)
 	return st.st_ino;
 }
 
-/* the file's bytes, compared whole (it is 5 MB) */
+/* the file's bytes, compared whole (it is 4.2 MB) */
 static char *
 contents(size_t *len)
 {
@@ -453,9 +453,13 @@ START_TEST(version_mismatch_refused)
 	before = contents(&n1);
 	ck_assert_int_eq(counters_open(&k, state, &err), -1);
 	ck_assert_int_eq(err.code, ERR_CONFIG);
-	ck_assert_str_eq(err.reason, "counters file format version 2, not 1");
+	ck_assert_str_eq(err.reason,
+	    "counters file format version 2, not 1: left alone; "
+	    "b24hookctl stats --reset replaces it");
 	ck_assert_int_eq(counters_open_read(&k, state, &err), -1);
-	ck_assert_str_eq(err.reason, "counters file format version 2, not 1");
+	ck_assert_str_eq(err.reason,
+	    "counters file format version 2, not 1: left alone; "
+	    "b24hookctl stats --reset replaces it");
 	ck_assert_int_eq(counters_refresh(&k, state, 100, &err), -1);
 	/* left alone, byte for byte */
 	after = contents(&n2);
@@ -481,8 +485,9 @@ START_TEST(other_layout_refused)
 	counters_close(&k);
 	poke(offsetof(struct counters_head, portals), &n, sizeof(n));
 	ck_assert_int_eq(counters_open(&k, state, &err), -1);
-	ck_assert_str_eq(
-	    err.reason, "counters file of another layout (version 1)");
+	ck_assert_str_eq(err.reason,
+	    "counters file of another layout (version 1): left alone; "
+	    "b24hookctl stats --reset replaces it");
 }
 END_TEST
 

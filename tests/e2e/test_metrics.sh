@@ -281,6 +281,41 @@ test_reset() {
 	    "$T/run/ctl.out")"
 }
 
+# A counters file of another format version: left alone, every request
+# answered as ever, the operator told once per process.
+test_other_version() {
+	local dir=$T/state-v2 sum why
+	why="b24hook: counters off: counters file format version 2, not 1:"
+	why="$why left alone; b24hookctl stats --reset replaces it"
+	install -d -o nobody -g nogroup -m 0750 "$dir"
+	STATE=$dir ctl stats --reset
+	chown nobody:nogroup "$dir/counters"
+	printf '\002' | dd of="$dir/counters" bs=1 seek=8 conv=notrunc \
+	    status=none
+	sum=$(sha256sum <"$dir/counters")
+	SOCK=$T/run/v2.sock
+	RESPONDER_STATE_DIR=$dir check "a responder on a version 2 file" \
+	    responder_start "$SOCK" "$LOGS" "$ALLOW" 1
+	post fcgi "$FORM" "$IN/b.form"
+	assert_eq "version 2, first request: 200, a record" "200 1" \
+	    "$STATUS $RECORDS"
+	assert_eq "version 2, first request: the operator told why" "$why" \
+	    "$(cat "$ERR")"
+	post fcgi "$FORM" "$IN/b.form"
+	assert_eq "version 2, next request: 200, told once per process" \
+	    "200 1 0" "$STATUS $RECORDS $OPLINES"
+	post cgi "$FORM" "$IN/b.form" "B24HOOK_ALLOWLIST=$ALLOW" \
+	    "B24HOOK_LOG_DIR=$LOGS" "B24HOOK_STATE_DIR=$dir"
+	assert_eq "version 2, as CGI (a process a request): 200, told" \
+	    "200 1 $why" "$STATUS $RECORDS $(cat "$ERR")"
+	assert_eq "version 2: the file left alone" "$sum" \
+	    "$(sha256sum <"$dir/counters")"
+	STATE=$dir ctl status
+	assert_eq "version 2: status says so, exit 2" \
+	    "2 CRITICAL: counters cannot be read: ${why#b24hook: counters off: }" \
+	    "$CTL_RC $(cat "$T/run/ctl.out")"
+}
+
 # A worker's counters file cut short under it: the count is lost, the
 # reply is not, the worker lives, and the file is made anew.
 test_cut_short() {
@@ -319,6 +354,7 @@ test_requests
 test_status
 test_exporter
 test_reset
+test_other_version
 test_cut_short
 check_no_secrets "no secret in logs, counters, metrics or captured output" "$T"
 check "every server stopped by its pid (SIGTERM)" servers_stop
