@@ -342,6 +342,7 @@ main(void)
 	struct service svc = { 0 };
 	struct conn c = { NULL };
 	FCGX_Request req;
+	struct timespec start;
 	sigset_t old;
 
 	umask(027); /* logs are created 0640 */
@@ -381,9 +382,10 @@ main(void)
 	}
 	c.fcgi = &req;
 	/* the counters are mapped once, here; count() says why if not */
-	if (svc.err.code == ERR_OK && svc.settings.state_dir != NULL)
-		counters_refresh(&counters, svc.settings.state_dir, time(NULL),
-		    &counters_err);
+	if (svc.err.code == ERR_OK && svc.settings.state_dir != NULL &&
+	    clock_gettime(CLOCK_REALTIME, &start) == 0)
+		counters_refresh(&counters, svc.settings.state_dir,
+		    start.tv_sec, &counters_err);
 	/*
 	 * The stop signals are blocked from the moment a request is
 	 * accepted until its reply is sent, so a stop lets the request in

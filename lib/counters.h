@@ -45,7 +45,7 @@
  * may see a request's requests count and not yet its records.
  *
  * A missing file, or a damaged one (bad magic, a size other than its
- * header says), is made anew: built beside it as "counters.XXXXXX",
+ * header says), is made anew: built beside it as "counters.new",
  * then renamed over the name, under flock() on the directory.  A file
  * of another format version, or of this version with other sizes, is
  * left alone and refused (ERR_CONFIG): nothing is counted until it is
