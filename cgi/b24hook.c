@@ -214,7 +214,7 @@ report(const struct conn *c, const struct outcome *o)
 }
 
 /*
- * Count the request's outcome (counters.h), its reply decided and sent.
+ * Count the request's outcome (counters.h), its reply decided and written.
  * The reply stands whatever happens to the file: why counting is off is
  * told once per process, after the request's own operator lines.
  */
