@@ -880,7 +880,8 @@ counters_snapshot(const struct counters *k, time_t now,
 			if (s->portal[s->nportals].member_id[0] != '\0')
 				s->nportals++;
 		}
-	qsort(s->portal, s->nportals, sizeof(*s->portal), by_member_id);
+	if (s->nportals > 1) /* s->portal is NULL when there are none */
+		qsort(s->portal, s->nportals, sizeof(*s->portal), by_member_id);
 	for (i = n = 0; i < s->nportals; i++)
 		if (n > 0 &&
 		    strcmp(s->portal[n - 1].member_id,
