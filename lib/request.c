@@ -87,6 +87,7 @@ settings_read(settings_lookup *get, struct settings *s, struct err *err)
 	const char *log_dir = get("B24HOOK_LOG_DIR");
 	const char *max_body = get("B24HOOK_MAX_BODY");
 	const char *fsync = get("B24HOOK_FSYNC");
+	const char *state_dir = get("B24HOOK_STATE_DIR");
 
 	if (allowlist == NULL || *allowlist == '\0')
 		return err_set(err, ERR_CONFIG, "B24HOOK_ALLOWLIST unset");
@@ -108,6 +109,8 @@ settings_read(settings_lookup *get, struct settings *s, struct err *err)
 			    "B24HOOK_FSYNC not 0 or 1");
 		s->fsync = 1;
 	}
+	s->state_dir =
+	    state_dir != NULL && *state_dir != '\0' ? state_dir : NULL;
 	return settings_enroll(get, s, err);
 }
 
