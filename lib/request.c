@@ -134,19 +134,6 @@ request_check(const char *method, const char *content_type,
 	return 0;
 }
 
-/* Copy s into dst when it is 1..max bytes of [A-Za-z0-9_-]. */
-static int
-copy_name(char *dst, size_t max, const char *s)
-{
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			     "abcdefghijklmnopqrstuvwxyz0123456789_-");
-
-	if (n == 0 || n > max || s[n] != '\0')
-		return -1;
-	memcpy(dst, s, n + 1);
-	return 0;
-}
-
 /*
  * copy_domain: auth[domain] v into dst (LIMIT_DOMAIN + 1 bytes) when it
  * is a host name, with a port perhaps; else dst is "".
@@ -191,6 +178,7 @@ identify(const json_t *root, struct outcome *o, const json_t **member_id,
 	const json_t *event = json_object_get(root, "event");
 	const json_t *auth = json_object_get(root, "auth");
 	const char *e, *m;
+	size_t n;
 
 	if (event == NULL)
 		return err_set(&o->err, ERR_NOT_AN_EVENT, "no event key");
@@ -203,20 +191,22 @@ identify(const json_t *root, struct outcome *o, const json_t **member_id,
 		return err_set(&o->err, ERR_LIMIT_EXCEEDED,
 		    "limit=event max=%d", LIMIT_EVENT);
 	/* a decoded %00 would end e early: "ONX\0zz" is not "ONX" */
-	if (copy_name(o->event, LIMIT_EVENT, e) == -1 ||
-	    strchr(o->event, '-') != NULL ||
-	    strlen(e) != json_string_length(event)) {
-		o->event[0] = '\0';
+	n = json_string_length(event);
+	if (strspn(e,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	        "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
 		return err_set(&o->err, ERR_MALFORMED_BODY,
 		    "event not [A-Za-z0-9_]");
-	}
+	memcpy(o->event, e, n + 1);
 	*member_id = json_object_get(auth, "member_id");
 	*token = json_object_get(auth, "application_token");
 	if ((m = json_string_value(*member_id)) == NULL || *m == '\0')
 		return err_set(&o->err, ERR_MISSING_AUTH,
 		    "no auth[member_id]");
-	if (copy_name(o->member_id, LIMIT_MEMBER_ID, m) == -1 ||
-	    strlen(m) != json_string_length(*member_id))
+	n = json_string_length(*member_id);
+	if (allowlist_valid_member_id(m, n))
+		memcpy(o->member_id, m, n + 1);
+	else
 		snprintf(o->member_id, sizeof(o->member_id), "(invalid)");
 	copy_domain(json_object_get(auth, "domain"), o->domain);
 	if (!json_is_string(*token) || json_string_length(*token) == 0)
