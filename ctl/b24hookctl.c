@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include <malloc.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,7 +145,10 @@ enroll_verify_cmd(const struct settings *s)
 	struct err err;
 	int failures;
 
-	clock_gettime(CLOCK_REALTIME, &now);
+	if (clock_gettime(CLOCK_REALTIME, &now) == -1) {
+		err_errno(&err, ERR_INTERNAL, errno, "clock_gettime");
+		return fail("enroll verify", &err);
+	}
 	failures = enroll_verify(s, &now, oauth_app_info, report, NULL, &err);
 	if (failures == -1)
 		return fail("enroll verify", &err);

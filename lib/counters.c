@@ -479,8 +479,9 @@ make_file(const char *path, const struct stat *like, struct err *err)
 		} else
 			code_slot(f, err_name(c), err_name(c), err_status(c));
 	head_init(&f->head);
-	clock_gettime(CLOCK_REALTIME, &now);
-	f->head.created = (int64_t)now.tv_sec;
+	f->head.created = clock_gettime(CLOCK_REALTIME, &now) == 0
+	    ? (int64_t)now.tv_sec
+	    : 0;
 	munmap(map, sizeof(*f));
 	if (rename(tmp, path) == -1) {
 		r = err_errno(err, ERR_CONFIG, errno, "counters rename");
@@ -1185,17 +1186,19 @@ render_json(const struct counters_snapshot *s, counters_label *label, void *arg,
 	totals(s, &t);
 	codes = json_array();
 	for (i = 0; i < s->ncodes; i++)
-		json_array_append_new(codes,
+		if (json_array_append_new(codes,
 		    json_pack("{s:s, s:s, s:i, s:I}", "code", s->code[i].code,
 		        "reason", s->code[i].reason, "status",
 		        s->code[i].status, "count",
-		        (json_int_t)s->code[i].count));
+		        (json_int_t)s->code[i].count)) == -1)
+			o->failed = 1;
 	portals = json_array();
 	for (i = 0; (p = nth_portal(s, i, &id)) != NULL; i++)
-		json_array_append_new(portals,
-		    json_portal(p, id,
-		        i < s->nportals ? label_of(label, arg, id) : "",
-		        s->taken));
+		if (json_array_append_new(portals,
+		        json_portal(p, id,
+		            i < s->nportals ? label_of(label, arg, id) : "",
+		            s->taken)) == -1)
+			o->failed = 1;
 	root = json_pack("{s:i, s:o, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:o}",
 	    "format", COUNTERS_VERSION, "since", json_time(s->created), "read",
 	    iso(s->taken, t1, sizeof(t1)), "requests_accepted",

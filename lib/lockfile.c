@@ -1,6 +1,7 @@
 #include <sys/file.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <time.h>
@@ -22,14 +23,19 @@ now_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* without a clock, every deadline has passed: no unbounded wait */
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return LLONG_MAX;
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 long long
 lockfile_deadline(long long ms)
 {
-	return now_ns() + ms * 1000000LL;
+	long long now = now_ns();
+
+	return now > LLONG_MAX - ms * 1000000LL ? LLONG_MAX
+						: now + ms * 1000000LL;
 }
 
 int
