@@ -35,6 +35,8 @@ CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
+CTL_SRC = $(wildcard ctl/*.c)
+CTL_OBJ = $(CTL_SRC:%.c=build/%.o)
 TEST_SRC = $(wildcard tests/check_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=build/tests/%)
 
@@ -53,8 +55,11 @@ build/b24hook: build/cgi/b24hook.o build/libb24hook.a
 	    $(FCGI_LIBS) $(LIB_LIBS)
 
 # the operator's tool: never a CGI program, the only one that links libcurl
-build/b24hookctl: build/ctl/b24hookctl.o build/libb24hook.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(LIB_LIBS)
+$(CTL_OBJ): $(wildcard ctl/*.h)
+
+build/b24hookctl: $(CTL_OBJ) build/libb24hook.a
+	$(CC) $(CFLAGS) $(HARDEN_CFLAGS) $(LDFLAGS) $(HARDEN_LDFLAGS) -o $@ $^ \
+	    $(CURL_LIBS) $(LIB_LIBS)
 
 build/tests/%.o: tests/%.c $(wildcard lib/*.h tests/*.h)
 	@mkdir -p $(@D)

@@ -2,13 +2,14 @@
 # make bench: everything on loopback and in one temporary run directory,
 # stopped by pid at the end (bench/README.md says what and why).
 #
-#   1. nginx with three persistent FastCGI backends, each with WORKERS
+#   1. nginx with four persistent FastCGI backends, each with WORKERS
 #      worker processes: the floor (bench/floor.c), PHP under php-fpm
-#      (bench/handler.php) and b24hook; wrk drives each in turn, ROUNDS
+#      (bench/handler.php), b24hook, and b24hook counting in a
+#      B24HOOK_STATE_DIR (b24hook-counters); wrk drives each in turn, ROUNDS
 #      rounds of SECONDS seconds per body, the backends' order rotated
 #      every round so that machine drift cancels out.
-#   2. The same per request through fcgiwrap: b24hook against a minimal
-#      C CGI (bench/floor_cgi.c).
+#   2. The same per request through fcgiwrap: b24hook (with and without
+#      counters) against a minimal C CGI (bench/floor_cgi.c).
 #   3. b24hook's RSS over a sustained run of SUSTAIN requests.
 #   4. The pipeline in process (bench/pipeline.c) next to PHP's
 #      (bench/pipeline.php), and callgrind's instruction counts.
@@ -52,7 +53,8 @@ FAILED=0
 RUN=$(mktemp -d /tmp/b24bench.XXXXXX)
 chmod 755 "$RUN"
 mkdir -p "$OUT" "$RUN/logs/php" "$RUN/logs/b24hook" "$RUN/logs/cgi-b24hook" \
-    "$RUN/logs/cgi-b24hook-static"
+    "$RUN/logs/cgi-b24hook-static" "$RUN/logs/b24hook-counters" \
+    "$RUN/logs/cgi-b24hook-counters" "$RUN/state" "$RUN/state-cgi"
 cp "$FIXTURES/allow.txt" "$RUN/allow.txt"
 # the binaries, copied: a rebuild in the tree during the run changes nothing
 BIN=$RUN/bin
@@ -95,6 +97,13 @@ on_cpus() {
 	if [ -n "$SERVER_CPUS" ]; then taskset -c "$SERVER_CPUS" "$@"; else "$@"; fi
 }
 
+# b24hook's settings, from the responder's environment (never a request's):
+# b24hook_env NAME [STATE_DIR]
+b24hook_env() {
+	echo "B24HOOK_ALLOWLIST=$RUN/allow.txt B24HOOK_LOG_DIR=$RUN/logs/$1" \
+	    "B24HOOK_FSYNC=0${2:+ B24HOOK_STATE_DIR=$2}"
+}
+
 start_spawn() { # NAME PROGRAM [ARGS]: WORKERS children on RUN/NAME.sock
 	local name=$1
 	shift
@@ -114,7 +123,11 @@ start_all() {
 	sed "s|@RUN@|$RUN|g; s|@WORKERS@|$WORKERS|g" bench/php-fpm.conf \
 	    >"$RUN/php-fpm.conf"
 	start_spawn floor "$BIN/floor"
-	start_spawn b24hook "$B24HOOK"
+	# shellcheck disable=SC2046
+	start_spawn b24hook /usr/bin/env $(b24hook_env b24hook) "$B24HOOK"
+	# shellcheck disable=SC2046
+	start_spawn b24hook-counters /usr/bin/env \
+	    $(b24hook_env b24hook-counters "$RUN/state") "$B24HOOK"
 	on_cpus "$PHP_FPM" -R -y "$RUN/php-fpm.conf"
 	on_cpus env -i PATH=/usr/bin:/bin spawn-fcgi -s "$RUN/fcgiwrap.sock" \
 	    -M 0666 -P "$RUN/fcgiwrap.pid" -- /usr/sbin/fcgiwrap \
@@ -133,6 +146,7 @@ stop_all() {
 	done
 	stop_spawn floor
 	stop_spawn b24hook
+	stop_spawn b24hook-counters
 	rm -f "$RUN"/*.pid
 }
 
@@ -147,7 +161,7 @@ trap 'exit 130' INT TERM
 # workers BACKEND: the pids of its worker processes
 workers() {
 	case $1 in
-	floor | b24hook) pids "$RUN/$1.pid" ;;
+	floor | b24hook | b24hook-counters) pids "$RUN/$1.pid" ;;
 	php) children "$(cat "$RUN/php-fpm.pid")" ;;
 	esac
 }
@@ -206,7 +220,7 @@ check_records() {
 
 logdir() { # BACKEND: where its records go ("" for the floors)
 	case $1 in
-	php | b24hook | cgi-b24hook*) echo "$RUN/logs/$1" ;;
+	php | b24hook | b24hook-counters | cgi-b24hook*) echo "$RUN/logs/$1" ;;
 	esac
 }
 
@@ -296,31 +310,35 @@ say "   $(nginx -v 2>&1 | sed 's/.*: //'), $("$PHP_FPM" -v | head -n 1 | cut -d'
     "$WORKERS workers per backend, $ROUNDS rounds x ${SECS}s per body and backend"
 say "   tree $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- lib cgi 2>/dev/null || echo ' with changes in lib/ or cgi/')"
 start_all
-for b in floor php b24hook cgi-floor cgi-b24hook cgi-b24hook-static; do # warm up
+for b in floor php b24hook b24hook-counters cgi-floor cgi-b24hook \
+    cgi-b24hook-static cgi-b24hook-counters; do # warm up
 	wrk_run 2 "/$b" "$BODIES/dialogstart.form" >/dev/null
 	rm -f "$RUN"/logs/*/*.jsonl
 done
 
 say ""
 say "== Persistent FastCGI responders behind nginx"
-rounds fcgi floor php b24hook
-table fcgi "b24hook/floor b24hook/php" floor php b24hook
+rounds fcgi floor php b24hook b24hook-counters
+table fcgi "b24hook/floor b24hook/php b24hook-counters/b24hook" floor php \
+    b24hook b24hook-counters
 say "$(printf '%-12s %-12s %10s' "" "peak RSS/worker" "")"
-for b in floor php b24hook; do
+for b in floor php b24hook b24hook-counters; do
 	say "$(printf '%-12s %-12s %7d KiB' "" "$b" "$(rss_kib VmHWM "$b")")"
 done
 HWM_B24HOOK=$(rss_kib VmHWM b24hook)
 
 say ""
 say "== Per request CGI through fcgiwrap ($WORKERS fcgiwrap workers)"
-rounds cgi cgi-floor cgi-b24hook cgi-b24hook-static
-table cgi "cgi-b24hook/cgi-floor cgi-b24hook-static/cgi-floor" \
-    cgi-floor cgi-b24hook cgi-b24hook-static
+rounds cgi cgi-floor cgi-b24hook cgi-b24hook-static cgi-b24hook-counters
+table cgi "cgi-b24hook/cgi-floor cgi-b24hook-static/cgi-floor
+    cgi-b24hook-counters/cgi-b24hook" cgi-floor cgi-b24hook \
+    cgi-b24hook-static cgi-b24hook-counters
 
 say ""
 say "== Sustained: fresh b24hook workers, the mix, $SUSTAIN requests"
 stop_spawn b24hook
-start_spawn b24hook "$B24HOOK"
+# shellcheck disable=SC2046
+start_spawn b24hook /usr/bin/env $(b24hook_env b24hook) "$B24HOOK"
 # shellcheck disable=SC2086
 r_line=$(wrk_run 3600 /b24hook ${BODYSET[mix]} "limit=$SUSTAIN_FIRST")
 check_records b24hook/sustain "" "$r_line"
@@ -378,22 +396,24 @@ for body in dialogstart messageadd3 forged; do
 	p2=$(callgrind "$CG.p2" php bench/pipeline.php -n 201 "$RUN/allow.txt" "$f")
 	say "$(printf '%-26s %14d %14d' "$body" $(((c2 - c1) / 1000)) $(((p2 - p1) / 200)))"
 done
-cgi_ir() { # PROGRAM BODY
-	env -i B24HOOK_ALLOWLIST="$RUN/allow.txt" \
-	    B24HOOK_LOG_DIR="$RUN/logs/cgi-b24hook" REQUEST_METHOD=POST \
+cgi_ir() { # PROGRAM BODY [STATE_DIR]
+	# shellcheck disable=SC2046
+	env -i $(b24hook_env cgi-b24hook "${3-}") REQUEST_METHOD=POST \
 	    CONTENT_TYPE=application/x-www-form-urlencoded \
 	    CONTENT_LENGTH="$(wc -c <"$2")" \
 	    valgrind --tool=callgrind --callgrind-out-file="$CG.cgi" "$1" \
 	    <"$2" >/dev/null 2>&1 || true
 	ir "$CG.cgi"
 }
-# responder_ir PROGRAM COUNT BODY: total Ir of PROGRAM as a FastCGI
-# responder under callgrind that served COUNT requests (libfcgi's
-# cgi-fcgi posts them one by one)
+# responder_ir PROGRAM COUNT BODY [STATE_DIR]: total Ir of PROGRAM as a
+# FastCGI responder under callgrind that served COUNT requests (libfcgi's
+# cgi-fcgi posts them one by one); b24hook's settings in its environment
 responder_ir() {
 	local i pid
 	rm -f "$RUN/vg.sock" "$CG.fcgi"
-	spawn-fcgi -n -s "$RUN/vg.sock" -- /usr/bin/valgrind --tool=callgrind \
+	# shellcheck disable=SC2046
+	spawn-fcgi -n -s "$RUN/vg.sock" -- /usr/bin/env \
+	    $(b24hook_env b24hook "${4-}") /usr/bin/valgrind --tool=callgrind \
 	    --callgrind-out-file="$CG.fcgi" "$1" >/dev/null 2>&1 &
 	pid=$!
 	for i in $(seq 100); do
@@ -401,8 +421,7 @@ responder_ir() {
 		sleep 0.1
 	done
 	for i in $(seq "$2"); do
-		env -i B24HOOK_ALLOWLIST="$RUN/allow.txt" \
-		    B24HOOK_LOG_DIR="$RUN/logs/b24hook" REQUEST_METHOD=POST \
+		env -i REQUEST_METHOD=POST \
 		    CONTENT_TYPE=application/x-www-form-urlencoded \
 		    CONTENT_LENGTH="$(wc -c <"$3")" \
 		    cgi-fcgi -bind -connect "$RUN/vg.sock" <"$3" >/dev/null
@@ -416,22 +435,29 @@ responder_ir() {
 	wait "$pid" 2>/dev/null || true
 	ir "$CG.fcgi"
 }
-say "$(printf '%-26s %14s %14s' "per request, responder" b24hook floor)"
+say "$(printf '%-26s %14s %14s %16s' "per request, responder" b24hook floor \
+    b24hook-counters)"
 for body in dialogstart messageadd3; do
 	f=$BODIES/$body.form
 	b1=$(responder_ir "$B24HOOK" 1 "$f")
 	b2=$(responder_ir "$B24HOOK" 101 "$f")
 	f1=$(responder_ir "$BIN/floor" 1 "$f")
 	f2=$(responder_ir "$BIN/floor" 101 "$f")
-	say "$(printf '%-26s %14d %14d' "$body" $(((b2 - b1) / 100)) $(((f2 - f1) / 100)))"
+	k1=$(responder_ir "$B24HOOK" 1 "$f" "$RUN/state")
+	k2=$(responder_ir "$B24HOOK" 101 "$f" "$RUN/state")
+	say "$(printf '%-26s %14d %14d %16d' "$body" $(((b2 - b1) / 100)) \
+	    $(((f2 - f1) / 100)) $(((k2 - k1) / 100)))"
+	eval "IR_FCGI_$body=\"$(((b2 - b1) / 100)) $(((k2 - k1) / 100))\""
 done
-say "$(printf '%-26s %14s %14s %14s' "per request, CGI process" b24hook floor \
-    b24hook-static)"
+say "$(printf '%-26s %14s %14s %14s %16s' "per request, CGI process" b24hook \
+    floor b24hook-static b24hook-counters)"
 for body in dialogstart messageadd3; do
-	say "$(printf '%-26s %14d %14d %14d' "$body" \
-	    "$(cgi_ir "$B24HOOK" "$BODIES/$body.form")" \
+	c1=$(cgi_ir "$B24HOOK" "$BODIES/$body.form")
+	k1=$(cgi_ir "$B24HOOK" "$BODIES/$body.form" "$RUN/state-cgi")
+	say "$(printf '%-26s %14d %14d %14d %16d' "$body" "$c1" \
 	    "$(cgi_ir "$BIN/floor_cgi" "$BODIES/$body.form")" \
-	    "$(cgi_ir "$BIN/b24hook-static" "$BODIES/$body.form")")"
+	    "$(cgi_ir "$BIN/b24hook-static" "$BODIES/$body.form")" "$k1")"
+	eval "IR_CGI_$body=\"$c1 $k1\""
 done
 rm -f "$RUN"/logs/*/*.jsonl
 
@@ -444,6 +470,18 @@ for body in $BODYNAMES; do
 	    "$(ratio "$(med fcgi "$body" b24hook)" "$(med fcgi "$body" php)")" ">=" 1.8
 	verdict "CGI $body: b24hook/floor req/s" \
 	    "$(ratio "$(med cgi "$body" cgi-b24hook)" "$(med cgi "$body" cgi-floor)")" ">=" 0.85
+	# counters (B24HOOK_STATE_DIR): at most 2% more per request
+	verdict "persistent $body: b24hook with counters/without req/s" \
+	    "$(ratio "$(med fcgi "$body" b24hook-counters)" "$(med fcgi "$body" b24hook)")" ">=" 0.98
+	verdict "CGI $body: b24hook with counters/without req/s" \
+	    "$(ratio "$(med cgi "$body" cgi-b24hook-counters)" "$(med cgi "$body" cgi-b24hook)")" ">=" 0.98
+done
+for body in dialogstart messageadd3; do
+	eval "set -- \$IR_FCGI_$body \$IR_CGI_$body"
+	verdict "instructions, responder $body: with counters/without" \
+	    "$(awk -v a="$2" -v b="$1" 'BEGIN {printf "%.3f", a / b}')" "<=" 1.02
+	verdict "instructions, CGI $body: with counters/without" \
+	    "$(awk -v a="$4" -v b="$3" 'BEGIN {printf "%.3f", a / b}')" "<=" 1.02
 done
 verdict "in process, lowest b24hook/php ev/s ($MIN_INPROC_BODY)" "$MIN_INPROC" ">=" 3
 verdict "peak RSS per b24hook worker (MiB)" \

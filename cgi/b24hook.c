@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <malloc.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "counters.h"
 #include "request.h"
 
 /* One request, whichever way it came in. */
@@ -43,6 +45,16 @@ static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
 static volatile sig_atomic_t stopping;
 
 /*
+ * The shared counters (B24HOOK_STATE_DIR): mapped once by a persistent
+ * responder, for its one request by a CGI process; why they are off.
+ */
+static struct counters counters;
+static struct err counters_err;
+/* Set while counting: a SIGBUS then comes from the counters' mapping. */
+static volatile sig_atomic_t counting;
+static sigjmp_buf counting_jmp;
+
+/*
  * A stop signal: no new request is taken.  It is blocked from the end of
  * FCGX_Accept_r until the reply is sent, so it lands while the worker
  * waits for a connection or reads one's parameters.  Closing the
@@ -56,6 +68,34 @@ on_stop(int sig)
 	(void)sig;
 	stopping = 1;
 	close(LISTEN_FD);
+}
+
+/*
+ * A page of the counters file that is no longer there (someone cut the
+ * file short while it was mapped) faults with SIGBUS: the count is
+ * dropped, never the reply.  Any other SIGBUS is fatal as before.
+ */
+static void
+on_sigbus(int sig)
+{
+	if (counting) {
+		counting = 0;
+		siglongjmp(counting_jmp, 1);
+	}
+	signal(sig, SIG_DFL); /* the faulting access, run again, ends us */
+}
+
+static int
+sigbus_handler(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	/* not blocked in the handler: siglongjmp leaves the mask as is */
+	sa.sa_flags = SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGBUS, &sa, NULL);
 }
 
 static int
@@ -173,6 +213,44 @@ report(const struct conn *c, const struct outcome *o)
 		put(c, 1, line, reply_operator_line(o, line, sizeof(line)));
 }
 
+/*
+ * Count the request's outcome (counters.h), its reply decided and written.
+ * The reply stands whatever happens to the file: why counting is off is
+ * told once per process, after the request's own operator lines.
+ */
+static void
+count(const struct conn *c, const char *dir, const struct outcome *o,
+    const struct timespec *now)
+{
+	static int warned;
+	char line[OPERATOR_LINE_SIZE];
+	int n;
+
+	if (dir == NULL)
+		return;
+	if (sigsetjmp(counting_jmp, 0) != 0) {
+		counters_close(&counters); /* mapped again within a second */
+		err_set(&counters_err, ERR_CONFIG,
+		    "counters file cut short while mapped");
+	} else {
+		counting = 1;
+		if (counters_refresh(
+		        &counters, dir, now->tv_sec, &counters_err) == 0)
+			counters_record(&counters, o, now);
+		counting = 0;
+		if (counters.map != NULL)
+			return;
+	}
+	if (warned)
+		return;
+	warned = 1;
+	n = snprintf(line, sizeof(line), "b24hook: counters off: %s\n",
+	    counters_err.reason);
+	if (n > 0)
+		put(c, 1, line,
+		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
 /* settings_lookup over the process environment */
 static const char *
 env(const char *name)
@@ -191,7 +269,7 @@ handle(const struct conn *c, const struct service *svc, struct responder *r)
 {
 	char reply[REPLY_SIZE];
 	struct outcome o = { 0 };
-	struct timespec now;
+	struct timespec now = {0};
 	enum media media;
 	size_t len = 0, got;
 	char *body = NULL;
@@ -224,6 +302,8 @@ handle(const struct conn *c, const struct service *svc, struct responder *r)
 done:
 	put(c, 0, reply, reply_render(&o, reply, sizeof(reply)));
 	report(c, &o);
+	count(c, svc->err.code == ERR_OK ? svc->settings.state_dir : NULL, &o,
+	    &now);
 	drain(c);
 }
 
@@ -261,6 +341,7 @@ main(void)
 	struct service svc = { 0 };
 	struct conn c = { NULL };
 	FCGX_Request req;
+	struct timespec start;
 	sigset_t old;
 
 	umask(027); /* logs are created 0640 */
@@ -278,11 +359,17 @@ main(void)
 		return 1;
 	}
 	settings_read(env, &svc.settings, &svc.err);
+	if (svc.err.code == ERR_OK && svc.settings.state_dir != NULL &&
+	    sigbus_handler() == -1) {
+		fputs("b24hook: SIGBUS handler failed\n", stderr);
+		return 1;
+	}
 	if (FCGX_IsCGI()) {
 		if (stop_mask(SIG_BLOCK, &old) == -1)
 			return 1;
 		handle(&c, &svc, &r);
 		responder_close(&r);
+		counters_close(&counters);
 		OS_LibShutdown(); /* frees what FCGX_IsCGI set up */
 		return 0;
 	}
@@ -293,6 +380,11 @@ main(void)
 		return 1;
 	}
 	c.fcgi = &req;
+	/* the counters are mapped once, here; count() says why if not */
+	if (svc.err.code == ERR_OK && svc.settings.state_dir != NULL &&
+	    clock_gettime(CLOCK_REALTIME, &start) == 0)
+		counters_refresh(&counters, svc.settings.state_dir,
+		    start.tv_sec, &counters_err);
 	/*
 	 * The stop signals are blocked from the moment a request is
 	 * accepted until its reply is sent, so a stop lets the request in
@@ -308,6 +400,7 @@ main(void)
 			break;
 	}
 	responder_close(&r);
+	counters_close(&counters);
 	OS_LibShutdown();
 	return 0;
 }

@@ -1,9 +1,10 @@
 /*
  * b24hookctl: the operator's tool.  Enrollment (the spool's claims:
- * list, verify, approve, reject), the allow-list (list, add, remove) and
- * a check of the settings, like nginx -t.  Argument parsing and printing
- * only: every rule is in lib/ (enroll.h, spool.h, allowedit.h,
- * appinfo.h, oauth.h).
+ * list, verify, approve, reject), the allow-list (list, add, remove), a
+ * check of the settings, like nginx -t, and the shared counters (stats,
+ * status: ctl/stats.c).  Argument parsing and printing only: every rule
+ * is in lib/ (enroll.h, spool.h, allowedit.h, appinfo.h, oauth.h,
+ * counters.h).
  *
  * Settings come from the process environment, as the responder's do
  * (settings_read).  It is never a CGI program: with GATEWAY_INTERFACE or
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 
 #include <malloc.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,7 @@
 #include "oauth.h"
 #include "request.h"
 #include "spool.h"
+#include "stats.h"
 
 #define EXIT_USAGE 2
 
@@ -47,9 +50,12 @@ static const char usage_text[] =
     "       b24hookctl portal add MEMBER_ID TOKEN|- [LABEL]\n"
     "       b24hookctl portal remove MEMBER_ID [FINGERPRINT]\n"
     "       b24hookctl check\n"
+    "       b24hookctl stats [--format text|json|prometheus] [--output FILE]\n"
+    "       b24hookctl stats --reset\n"
+    "       b24hookctl status [--silent-for DURATION]\n"
     "Settings from the environment: B24HOOK_ALLOWLIST, B24HOOK_LOG_DIR,\n"
     "B24HOOK_ENROLL_DIR, B24HOOK_CLIENT_ID, B24HOOK_OAUTH_URL,\n"
-    "B24HOOK_OAUTH_CA.  TOKEN '-' reads the token from stdin (a token on\n"
+    "B24HOOK_OAUTH_CA, B24HOOK_STATE_DIR.  TOKEN '-' reads the token from stdin (a token on\n"
     "the command line is visible to every user in ps).\n";
 
 static int
@@ -139,7 +145,10 @@ enroll_verify_cmd(const struct settings *s)
 	struct err err;
 	int failures;
 
-	clock_gettime(CLOCK_REALTIME, &now);
+	if (clock_gettime(CLOCK_REALTIME, &now) == -1) {
+		err_errno(&err, ERR_INTERNAL, errno, "clock_gettime");
+		return fail("enroll verify", &err);
+	}
 	failures = enroll_verify(s, &now, oauth_app_info, report, NULL, &err);
 	if (failures == -1)
 		return fail("enroll verify", &err);
@@ -474,6 +483,16 @@ main(int argc, char **argv)
 		return usage();
 	if (argc == 2 && strcmp(argv[1], "check") == 0)
 		return check();
+	if (strcmp(argv[1], "stats") == 0 || strcmp(argv[1], "status") == 0) {
+		/* status: 2 when the counters cannot be read, a monitor's UNKNOWN */
+		if (settings_read(env, &s, &err) == -1) {
+			fail("settings", &err);
+			return EXIT_USAGE;
+		}
+		return strcmp(argv[1], "stats") == 0
+		    ? ctl_stats(argc - 1, argv + 1, &s)
+		    : ctl_status(argc - 1, argv + 1, &s);
+	}
 	if (strcmp(argv[1], "enroll") != 0 && strcmp(argv[1], "portal") != 0)
 		return usage();
 	if (argc < 3)

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "allowlist.h"
 #include "buf.h"
 #include "spool.h"
 
@@ -51,12 +52,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (!spool_valid_id(e.id) ||
-	    !spool_valid_member_id(e.member_id, strlen(e.member_id)) ||
+	    !allowlist_valid_member_id(e.member_id, strlen(e.member_id)) ||
 	    !spool_valid_domain(e.domain, strlen(e.domain)) ||
 	    (spool_final(e.state) ? e.body != NULL ||
 		    e.application_token[0] != '\0'
 				  : e.body == NULL ||
-		    !spool_valid_token(e.application_token,
+		    !allowlist_valid_token(e.application_token,
 			strlen(e.application_token))))
 		abort();
 	spool_state_text(&e, text, sizeof(text));

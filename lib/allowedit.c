@@ -11,59 +11,24 @@
 #include <sodium.h>
 
 #include "allowedit.h"
+#include "fileio.h"
 #include "lockfile.h"
-#include "spool.h"
 
 /* a line b24hookctl writes is always one the responder reads */
 _Static_assert(LIMIT_MEMBER_ID + 1 + LIMIT_TOKEN + 1 + LIMIT_LABEL <=
 	LIMIT_ALLOWLIST_LINE,
     "an added line must fit LIMIT_ALLOWLIST_LINE");
 
+/*
+ * entry: whether the line at p, n bytes without its newline, is an entry
+ * as allowlist.c reads one (its newline aside), taken apart into l
+ */
 static int
-is_blank(char c)
+entry(const char *p, size_t n, struct allowlist_line *l)
 {
-	return c == ' ' || c == '\t';
-}
-
-/* One line taken apart as allowlist.c does; an entry when ok is 1. */
-struct line {
-	const char *id, *token, *label;
-	size_t idlen, toklen, labellen;
-	int ok;
-};
-
-/* split: line of n bytes, newline excluded */
-static void
-split(const char *p, size_t n, struct line *l)
-{
-	size_t i = 0, j;
-
-	memset(l, 0, sizeof(*l));
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if (n > LIMIT_ALLOWLIST_LINE)
-		return;
-	/* '#' starts a comment at the start of a field only */
-	for (j = 0; j < n; j++)
-		if (p[j] == '#' && (j == 0 || is_blank(p[j - 1])))
-			break;
-	n = j;
-	while (i < n && is_blank(p[i]))
-		i++;
-	for (l->id = p + i; i < n && !is_blank(p[i]); i++)
-		l->idlen++;
-	while (i < n && is_blank(p[i]))
-		i++;
-	for (l->token = p + i; i < n && !is_blank(p[i]); i++)
-		l->toklen++;
-	while (i < n && is_blank(p[i]))
-		i++;
-	while (n > i && is_blank(p[n - 1]))
-		n--;
-	l->label = p + i;
-	l->labellen = n - i;
-	l->ok = spool_valid_member_id(l->id, l->idlen) &&
-	    spool_valid_token(l->token, l->toklen);
+	return allowlist_split_line(p, n, l) == 0 &&
+	    allowlist_valid_member_id(l->id, l->idlen) &&
+	    allowlist_valid_token(l->token, l->toklen);
 }
 
 /*
@@ -94,15 +59,14 @@ allowedit_entries(const char *text, size_t len,
 	struct allowedit_entry *e = NULL, *p;
 	size_t pos = 0, lineno = 0, count = 0, ll;
 	const char *lp;
-	struct line l;
+	struct allowlist_line l;
 	int complete;
 
 	*out = NULL;
 	*n = 0;
 	while (next_line(text, len, &pos, &lp, &ll, &complete)) {
 		lineno++;
-		split(lp, ll, &l);
-		if (!l.ok || !complete)
+		if (!entry(lp, ll, &l) || !complete)
 			continue;
 		if ((p = reallocarray(e, count + 1, sizeof(*e))) == NULL) {
 			free(e);
@@ -217,13 +181,12 @@ allowedit_find(const struct allowedit *ed, const char *member_id,
 	enum allowedit_found found = ALLOWEDIT_ABSENT;
 	size_t pos = 0, n, idlen = strlen(member_id);
 	const char *p;
-	struct line l;
+	struct allowlist_line l;
 	int complete;
 
 	while (next_line(ed->text.data, ed->text.len, &pos, &p, &n,
 	    &complete)) {
-		split(p, n, &l);
-		if (!l.ok || !complete || l.idlen != idlen ||
+		if (!entry(p, n, &l) || !complete || l.idlen != idlen ||
 		    memcmp(l.id, member_id, idlen) != 0)
 			continue;
 		if (l.toklen == len && sodium_memcmp(l.token, token, len) == 0)
@@ -285,11 +248,11 @@ allowedit_add(struct allowedit *ed, const char *member_id,
 	*added = 0;
 	if (label == NULL)
 		label = "";
-	if (!spool_valid_member_id(member_id, idlen))
+	if (!allowlist_valid_member_id(member_id, idlen))
 		return err_set(err, ERR_CONFIG,
 		    "member_id must match [A-Za-z0-9_-]{1,%d}",
 		    LIMIT_MEMBER_ID);
-	if (!spool_valid_token(token, len))
+	if (!allowlist_valid_token(token, len))
 		return err_set(err, ERR_CONFIG,
 		    "token must be 1..%d bytes of printable ASCII",
 		    LIMIT_TOKEN);
@@ -331,7 +294,7 @@ allowedit_remove(struct allowedit *ed, const char *member_id,
 	char f[ALLOWLIST_FP_SIZE];
 	size_t pos = 0, start, ll, idlen = strlen(member_id), out = 0;
 	const char *p;
-	struct line l;
+	struct allowlist_line l;
 	int complete;
 
 	*n = 0;
@@ -339,8 +302,7 @@ allowedit_remove(struct allowedit *ed, const char *member_id,
 	for (start = pos; next_line(ed->text.data, ed->text.len, &pos, &p,
 		 &ll, &complete);
 	    start = pos) {
-		split(p, ll, &l);
-		if (l.ok && complete && l.idlen == idlen &&
+		if (entry(p, ll, &l) && complete && l.idlen == idlen &&
 		    memcmp(l.id, member_id, idlen) == 0) {
 			allowlist_fingerprint(l.token, l.toklen, f);
 			if (fp == NULL || strcmp(fp, f) == 0) {
@@ -364,39 +326,17 @@ allowedit_remove(struct allowedit *ed, const char *member_id,
 	return 0;
 }
 
-/* write_all: len bytes of p to fd */
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* fsync_dir: the directory holding path */
+/* fsync_dir: the directory holding path (fileio_sync_dir) */
 static int
 fsync_dir(const char *path)
 {
 	char *copy = strdup(path);
-	int fd, rc = -1;
+	int rc;
 
 	if (copy == NULL)
 		return -1;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rc = fileio_sync_dir(dirname(copy), NULL);
 	free(copy);
-	if (fd == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
 	return rc;
 }
 
@@ -425,7 +365,7 @@ allowedit_commit(struct allowedit *ed, struct err *err)
 		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
 		    "allowlist mkstemp");
 	what = "allowlist write";
-	if (write_all(fd, ed->text.data, ed->text.len) == -1)
+	if (fileio_write_all(fd, ed->text.data, ed->text.len) == -1)
 		goto fail;
 	what = "allowlist fchown";
 	if (fchown(fd, ed->st.st_uid, ed->st.st_gid) == -1)

@@ -57,8 +57,8 @@ is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int
-valid_member_id(const char *s, size_t n)
+int
+allowlist_valid_member_id(const char *s, size_t n)
 {
 	size_t i;
 	char c;
@@ -74,8 +74,8 @@ valid_member_id(const char *s, size_t n)
 	return 1;
 }
 
-static int
-valid_token(const char *s, size_t n)
+int
+allowlist_valid_token(const char *s, size_t n)
 {
 	size_t i;
 
@@ -172,6 +172,29 @@ uncommented(const char *line, size_t n)
 	return n;
 }
 
+int
+allowlist_split_line(const char *line, size_t n, struct allowlist_line *l)
+{
+	size_t pos = 0;
+
+	memset(l, 0, sizeof(*l));
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (n > LIMIT_ALLOWLIST_LINE)
+		return -1;
+	n = uncommented(line, n);
+	l->idlen = field(line, n, &pos, &l->id);
+	l->toklen = field(line, n, &pos, &l->token);
+	/* the label: the rest of the line, blanks around it left out */
+	while (pos < n && is_blank(line[pos]))
+		pos++;
+	l->label = line + pos;
+	l->labellen = n - pos;
+	while (l->labellen > 0 && is_blank(l->label[l->labellen - 1]))
+		l->labellen--;
+	return 0;
+}
+
 /*
  * parse_line: line of n bytes, newline excluded; ended is 0 when no
  * newline follows it (the text's last line).  -1 only on ENOMEM.
@@ -180,16 +203,12 @@ static int
 parse_line(struct allowlist *list, const char *line, size_t n, size_t lineno,
     int ended)
 {
-	const char *id, *token, *label;
-	size_t pos = 0, idlen, toklen, labellen;
+	struct allowlist_line l;
 
-	if (n > 0 && line[n - 1] == '\r')
-		n--;
-	if (n > LIMIT_ALLOWLIST_LINE)
+	if (allowlist_split_line(line, n, &l) == -1)
 		return add_warning(list, lineno, "line longer than %d bytes",
 		    LIMIT_ALLOWLIST_LINE);
-	n = uncommented(line, n);
-	if ((idlen = field(line, n, &pos, &id)) == 0)
+	if (l.idlen == 0)
 		return 0; /* blank or comment only */
 	/*
 	 * A writer cut short (an editor saving in place, a copy in
@@ -199,27 +218,20 @@ parse_line(struct allowlist *list, const char *line, size_t n, size_t lineno,
 	if (!ended)
 		return add_warning(list, lineno,
 		    "no newline at the end: the file may be half written");
-	toklen = field(line, n, &pos, &token);
-	if (!valid_member_id(id, idlen))
+	if (!allowlist_valid_member_id(l.id, l.idlen))
 		return add_warning(list, lineno,
 		    "member_id must match [A-Za-z0-9_-]{1,%d}",
 		    LIMIT_MEMBER_ID);
-	if (toklen == 0)
+	if (l.toklen == 0)
 		return add_warning(list, lineno, "no application token");
-	if (!valid_token(token, toklen))
+	if (!allowlist_valid_token(l.token, l.toklen))
 		return add_warning(list, lineno,
 		    "application token must be 1..%d bytes of printable ASCII",
 		    LIMIT_TOKEN);
-	/* the label: the rest of the line, blanks around it left out */
-	while (pos < n && is_blank(line[pos]))
-		pos++;
-	label = line + pos;
-	labellen = n - pos;
-	while (labellen > 0 && is_blank(label[labellen - 1]))
-		labellen--;
-	if (labellen > LIMIT_LABEL)
-		labellen = 0;
-	return add_entry(list, id, idlen, token, toklen, label, labellen);
+	if (l.labellen > LIMIT_LABEL)
+		l.labellen = 0;
+	return add_entry(
+	    list, l.id, l.idlen, l.token, l.toklen, l.label, l.labellen);
 }
 
 int

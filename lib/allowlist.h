@@ -55,6 +55,35 @@ int allowlist_parse(const char *text, size_t len, struct allowlist **out,
     struct err *err);
 
 /*
+ * allowlist_valid_member_id: whether n bytes of s are a member_id of the
+ * allow-list's shape, [A-Za-z0-9_-]{1,LIMIT_MEMBER_ID}: it names the
+ * portal's log, so it is safe as a file name.  allowlist_valid_token:
+ * whether they are an application token's, 1..LIMIT_TOKEN bytes of
+ * printable ASCII (no space).  s need not be NUL-terminated: a NUL among
+ * the n bytes makes it invalid.
+ */
+int allowlist_valid_member_id(const char *s, size_t n);
+int allowlist_valid_token(const char *s, size_t n);
+
+/* One allow-list line taken apart; the pointers are into the line. */
+struct allowlist_line {
+	const char *id, *token, *label;
+	size_t idlen, toklen, labellen;
+};
+
+/*
+ * allowlist_split_line: line of n bytes, newline excluded, taken apart
+ * as allowlist_parse does: a last '\r' and the comment left out, its
+ * first field (the member_id), its second (the token) and the rest (the
+ * label, blanks around it left out), any of them possibly empty (idlen
+ * 0: a blank or comment-only line).  Nothing is checked: the line is an
+ * entry when allowlist_valid_member_id and allowlist_valid_token accept
+ * its fields (and a newline ended it).  Returns 0, or -1 with l all zero
+ * for a line over LIMIT_ALLOWLIST_LINE bytes, which is never an entry.
+ */
+int allowlist_split_line(const char *line, size_t n, struct allowlist_line *l);
+
+/*
  * allowlist_load: read and parse the file at path.  Returns 0 and a new
  * list in *out, or -1 with ERR_CONFIG naming the failed call and errno
  * (missing, unreadable, a directory), or ERR_INTERNAL.  The reason never

@@ -81,14 +81,14 @@ enroll_claim(const json_t *root, const struct timespec *received,
 	for (i = 0; ev[i] != '\0'; i++)
 		e->event[i] = ev[i] >= 'a' && ev[i] <= 'z' ? ev[i] - 'a' + 'A'
 							   : ev[i];
-	if (field(auth, "member_id", spool_valid_member_id, e->member_id,
+	if (field(auth, "member_id", allowlist_valid_member_id, e->member_id,
 		sizeof(e->member_id), err) == -1 ||
 	    field(auth, "domain", spool_valid_domain, e->domain,
 		sizeof(e->domain), err) == -1 ||
-	    field(auth, "application_token", spool_valid_token,
+	    field(auth, "application_token", allowlist_valid_token,
 		e->application_token, sizeof(e->application_token),
 		err) == -1 ||
-	    field(auth, "access_token", spool_valid_token, e->access_token,
+	    field(auth, "access_token", allowlist_valid_token, e->access_token,
 		sizeof(e->access_token), err) == -1) {
 		spool_entry_clear(e);
 		return -1;

@@ -40,9 +40,9 @@
 /*
  * enroll_claim: is root (a decoded event the allow-list refused) a
  * claim?  Yes when its event is ONAPPINSTALL or ONAPPUPDATE (any case)
- * and auth holds member_id (spool_valid_member_id), domain
+ * and auth holds member_id (allowlist_valid_member_id), domain
  * (spool_valid_domain), application_token and access_token
- * (spool_valid_token) as strings without NUL.  Then returns 0 with e
+ * (allowlist_valid_token) as strings without NUL.  Then returns 0 with e
  * filled (no id yet: spool_add gives it), its body a copy of root whose
  * auth keeps only member_id, domain and user_id; release it with
  * spool_entry_clear.  Returns -1 when it is no claim (err says which

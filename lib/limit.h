@@ -177,4 +177,21 @@
 /* milliseconds: the longest wait for the allow-list's or the spool's lock */
 #define LIMIT_EDIT_LOCK_WAIT_MS 10000
 
+/*
+ * count: portals the counters file has a slot for (B24HOOK_STATE_DIR).
+ * Past it, a portal's figures go to one "other portals" bucket; nothing
+ * is refused.  Only allow-listed portals take a slot.
+ */
+#define LIMIT_COUNTER_PORTALS 1024
+/*
+ * count: event names the counters keep apart per portal; past it, that
+ * portal's records go to its "other events" bucket.  A portal's slot is
+ * one page (counters.h), which holds 24; the open-lines app's events and
+ * the app lifecycle's are about 20.
+ */
+#define LIMIT_COUNTER_EVENTS 24
+/* seconds: longest b24hookctl status --silent-for (3650 days); over it,
+ * the command refuses the argument */
+#define LIMIT_SILENT_FOR (3650LL * 86400)
+
 #endif

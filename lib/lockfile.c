@@ -1,6 +1,7 @@
 #include <sys/file.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <time.h>
@@ -9,43 +10,86 @@
 #include "limit.h"
 #include "lockfile.h"
 
-/* ms: from a to b */
+/*
+ * ns: the first nap between tries of a held lock, and the longest; short
+ * at first, since a log's append holds its lock for a millisecond or so
+ */
+#define NAP_FIRST 1000000LL
+#define NAP_MAX 20000000LL
+
+/* now_ns: CLOCK_MONOTONIC, in nanoseconds */
 static long long
-elapsed(const struct timespec *a, const struct timespec *b)
+now_ns(void)
 {
-	return (long long)(b->tv_sec - a->tv_sec) * 1000 +
-	    (b->tv_nsec - a->tv_nsec) / 1000000;
+	struct timespec ts;
+
+	/* without a clock, every deadline has passed: no unbounded wait */
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return LLONG_MAX;
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+long long
+lockfile_deadline(long long ms)
+{
+	long long now = now_ns();
+
+	return now > LLONG_MAX - ms * 1000000LL ? LLONG_MAX
+						: now + ms * 1000000LL;
+}
+
+int
+lockfile_wait(int fd, long long deadline, int (*stop)(void))
+{
+	long long left, nap = NAP_FIRST;
+	struct timespec ts;
+
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		if (stop != NULL && stop()) {
+			errno = ECANCELED;
+			return -1;
+		}
+		if ((left = deadline - now_ns()) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (nap > left)
+			nap = left;
+		ts.tv_sec = nap / 1000000000LL;
+		ts.tv_nsec = nap % 1000000000LL;
+		nanosleep(&ts, NULL);
+		if ((nap *= 2) > NAP_MAX)
+			nap = NAP_MAX;
+	}
 }
 
 int
 lockfile_take(const char *path, const char *what, int *fd, struct err *err)
 {
-	const struct timespec pause = { 0, 10 * 1000000 };
-	struct timespec start, now;
 	char call[64];
+	int e;
 
 	*fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (*fd == -1) {
+		e = errno;
 		snprintf(call, sizeof(call), "%s lock open", what);
-		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, call);
+		return err_errno(err, ERR_STORAGE_UNAVAILABLE, e, call);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
-			return 0;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			snprintf(call, sizeof(call), "%s flock", what);
-			err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, call);
-			break;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (elapsed(&start, &now) >= LIMIT_EDIT_LOCK_WAIT_MS) {
-			err_set(err, ERR_STORAGE_UNAVAILABLE,
-			    "%s locked by another edit for %d ms", what,
-			    LIMIT_EDIT_LOCK_WAIT_MS);
-			break;
-		}
-		nanosleep(&pause, NULL);
+	if (lockfile_wait(
+	        *fd, lockfile_deadline(LIMIT_EDIT_LOCK_WAIT_MS), NULL) == 0)
+		return 0;
+	if (errno == ETIMEDOUT)
+		err_set(err, ERR_STORAGE_UNAVAILABLE,
+		    "%s locked by another edit for %d ms", what,
+		    LIMIT_EDIT_LOCK_WAIT_MS);
+	else {
+		e = errno;
+		snprintf(call, sizeof(call), "%s flock", what);
+		err_errno(err, ERR_STORAGE_UNAVAILABLE, e, call);
 	}
 	close(*fd);
 	*fd = -1;

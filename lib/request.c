@@ -87,6 +87,7 @@ settings_read(settings_lookup *get, struct settings *s, struct err *err)
 	const char *log_dir = get("B24HOOK_LOG_DIR");
 	const char *max_body = get("B24HOOK_MAX_BODY");
 	const char *fsync = get("B24HOOK_FSYNC");
+	const char *state_dir = get("B24HOOK_STATE_DIR");
 
 	if (allowlist == NULL || *allowlist == '\0')
 		return err_set(err, ERR_CONFIG, "B24HOOK_ALLOWLIST unset");
@@ -108,6 +109,8 @@ settings_read(settings_lookup *get, struct settings *s, struct err *err)
 			    "B24HOOK_FSYNC not 0 or 1");
 		s->fsync = 1;
 	}
+	s->state_dir =
+	    state_dir != NULL && *state_dir != '\0' ? state_dir : NULL;
 	return settings_enroll(get, s, err);
 }
 
@@ -128,19 +131,6 @@ request_check(const char *method, const char *content_type,
 	if (*length > s->max_body)
 		return err_set(err, ERR_BODY_TOO_LARGE,
 		    "content_length=%zu max=%zu", *length, s->max_body);
-	return 0;
-}
-
-/* Copy s into dst when it is 1..max bytes of [A-Za-z0-9_-]. */
-static int
-copy_name(char *dst, size_t max, const char *s)
-{
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			     "abcdefghijklmnopqrstuvwxyz0123456789_-");
-
-	if (n == 0 || n > max || s[n] != '\0')
-		return -1;
-	memcpy(dst, s, n + 1);
 	return 0;
 }
 
@@ -188,6 +178,7 @@ identify(const json_t *root, struct outcome *o, const json_t **member_id,
 	const json_t *event = json_object_get(root, "event");
 	const json_t *auth = json_object_get(root, "auth");
 	const char *e, *m;
+	size_t n;
 
 	if (event == NULL)
 		return err_set(&o->err, ERR_NOT_AN_EVENT, "no event key");
@@ -200,20 +191,22 @@ identify(const json_t *root, struct outcome *o, const json_t **member_id,
 		return err_set(&o->err, ERR_LIMIT_EXCEEDED,
 		    "limit=event max=%d", LIMIT_EVENT);
 	/* a decoded %00 would end e early: "ONX\0zz" is not "ONX" */
-	if (copy_name(o->event, LIMIT_EVENT, e) == -1 ||
-	    strchr(o->event, '-') != NULL ||
-	    strlen(e) != json_string_length(event)) {
-		o->event[0] = '\0';
+	n = json_string_length(event);
+	if (strspn(e,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	        "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
 		return err_set(&o->err, ERR_MALFORMED_BODY,
 		    "event not [A-Za-z0-9_]");
-	}
+	memcpy(o->event, e, n + 1);
 	*member_id = json_object_get(auth, "member_id");
 	*token = json_object_get(auth, "application_token");
 	if ((m = json_string_value(*member_id)) == NULL || *m == '\0')
 		return err_set(&o->err, ERR_MISSING_AUTH,
 		    "no auth[member_id]");
-	if (copy_name(o->member_id, LIMIT_MEMBER_ID, m) == -1 ||
-	    strlen(m) != json_string_length(*member_id))
+	n = json_string_length(*member_id);
+	if (allowlist_valid_member_id(m, n))
+		memcpy(o->member_id, m, n + 1);
+	else
 		snprintf(o->member_id, sizeof(o->member_id), "(invalid)");
 	copy_domain(json_object_get(auth, "domain"), o->domain);
 	if (!json_is_string(*token) || json_string_length(*token) == 0)

@@ -31,6 +31,9 @@ struct settings {
 	const char *client_id;	/* B24HOOK_CLIENT_ID; NULL when unset */
 	const char *oauth_url;	/* B24HOOK_OAUTH_URL, https://host[:port] */
 	const char *oauth_ca;	/* B24HOOK_OAUTH_CA; NULL: the system's CAs */
+	/* B24HOOK_STATE_DIR, the shared counters' directory (counters.h);
+	 * borrowed; NULL: no counters */
+	const char *state_dir;
 };
 
 /* the OAuth server of Bitrix24 cloud portals (B24HOOK_OAUTH_URL's default) */
@@ -52,7 +55,9 @@ typedef const char *settings_lookup(const char *name);
  * b24hookctl needs it), B24HOOK_OAUTH_URL ("https://" and a host, at most
  * LIMIT_URL bytes of printable ASCII without '?' or '#';
  * SETTINGS_OAUTH_URL when unset), B24HOOK_OAUTH_CA (a path, or unset).
- * Returns 0, or -1 with ERR_CONFIG naming the setting (never its value).
+ * B24HOOK_STATE_DIR: the shared counters' directory (counters.h), NULL
+ * when unset or empty.  Returns 0, or -1 with ERR_CONFIG naming the
+ * setting (never its value).
  */
 int settings_read(settings_lookup *get, struct settings *s, struct err *err);
 

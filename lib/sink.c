@@ -8,49 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "allowlist.h"
+#include "fileio.h"
 #include "limit.h"
+#include "lockfile.h"
 #include "sink.h"
-
-/*
- * ns: the first nap between tries of a held lock, and the longest; short
- * at first, since an append holds the lock for a millisecond or so
- */
-#define LOCK_NAP_FIRST 1000000LL
-#define LOCK_NAP_MAX 20000000LL
 
 /* the signals that tell the responder to stop (sink.h) */
 static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1};
-
-static int
-valid_portal(const char *s)
-{
-	size_t n;
-	char c;
-
-	if (s == NULL)
-		return 0;
-	for (n = 0; (c = s[n]) != '\0'; n++) {
-		if (n == LIMIT_MEMBER_ID)
-			return 0;
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		        (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return 0;
-	}
-	return n > 0;
-}
-
-/* now_ns: CLOCK_MONOTONIC, in nanoseconds */
-static long long
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* stopping: whether a stop signal is pending (only a blocked one can be) */
 static int
@@ -110,7 +77,7 @@ fail:
 }
 
 /*
- * lock: take slot's lock file (flock LOCK_EX), waiting at most
+ * lock: take slot's lock file (lockfile_wait), waiting at most
  * LIMIT_LOCK_WAIT_MS and no longer once a stop signal is pending.  A
  * lock file deleted or replaced while kept is opened again by name: the
  * other appends lock the file at the name.
@@ -118,56 +85,28 @@ fail:
 static int
 lock(struct sink_slot *slot, const char *lockpath, struct err *err)
 {
-	long long deadline, left, nap = LOCK_NAP_FIRST;
-	struct timespec ts;
+	long long deadline = lockfile_deadline(LIMIT_LOCK_WAIT_MS);
 	struct stat st;
 
-	deadline = now_ns() + LIMIT_LOCK_WAIT_MS * 1000000LL;
 	for (;;) {
-		if (flock(slot->lockfd, LOCK_EX | LOCK_NB) == 0) {
-			if (lstat(lockpath, &st) == 0 &&
-			    st.st_dev == slot->lockdev &&
-			    st.st_ino == slot->lockino)
-				return 0;
-			close(slot->lockfd);
-			slot->lockfd = -1;
-			if (open_lock(lockpath, slot, err) == -1)
-				return -1;
-		} else if (errno != EWOULDBLOCK && errno != EINTR)
+		if (lockfile_wait(slot->lockfd, deadline, stopping) == -1) {
+			if (errno == ETIMEDOUT)
+				return err_set(err, ERR_STORAGE_UNAVAILABLE,
+				    "lock timeout");
+			if (errno == ECANCELED)
+				return err_set(err, ERR_STORAGE_UNAVAILABLE,
+				    "lock wait stopped");
 			return err_errno(
 			    err, ERR_STORAGE_UNAVAILABLE, errno, "flock");
-		else if (stopping())
-			return err_set(
-			    err, ERR_STORAGE_UNAVAILABLE, "lock wait stopped");
-		if ((left = deadline - now_ns()) <= 0)
-			return err_set(
-			    err, ERR_STORAGE_UNAVAILABLE, "lock timeout");
-		if (nap > left)
-			nap = left;
-		ts.tv_sec = nap / 1000000000LL;
-		ts.tv_nsec = nap % 1000000000LL;
-		nanosleep(&ts, NULL);
-		if ((nap *= 2) > LOCK_NAP_MAX)
-			nap = LOCK_NAP_MAX;
-	}
-}
-
-/* write_all: write len bytes, retrying short writes and EINTR */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
 		}
-		buf += n;
-		len -= n;
+		if (lstat(lockpath, &st) == 0 && st.st_dev == slot->lockdev &&
+		    st.st_ino == slot->lockino)
+			return 0;
+		close(slot->lockfd);
+		slot->lockfd = -1;
+		if (open_lock(lockpath, slot, err) == -1)
+			return -1;
 	}
-	return 0;
 }
 
 /* cut: after a failure already in err, take the file back to size */
@@ -239,28 +178,6 @@ heal(int fd, int readable, off_t *size, struct err *err)
 }
 
 /*
- * sync_dir: fsync the directory dir.  fdatasync makes a log's data
- * durable, not its name: a log created since the last crash needs its
- * directory synced too, or a crash can lose the whole file.
- */
-static int
-sync_dir(const char *dir, struct err *err)
-{
-	int fd;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return err_errno(
-		    err, ERR_STORAGE_UNAVAILABLE, errno, "dir open");
-	if (fsync(fd) == -1) {
-		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "dir fsync");
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/*
  * append: lock and append to slot's log, a regular file opened O_APPEND
  * in dir.  The lock, once taken, is still held on return, failed or not:
  * the caller releases it.
@@ -269,6 +186,7 @@ static int
 append(struct sink_slot *slot, const char *dir, const char *lockpath,
     const char *buf, size_t len, int sync, struct err *err)
 {
+	const char *call;
 	int fd = slot->fd;
 	struct stat st;
 
@@ -279,7 +197,7 @@ append(struct sink_slot *slot, const char *dir, const char *lockpath,
 		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "fstat");
 	if (heal(fd, slot->readable, &st.st_size, err) == -1)
 		return -1;
-	if (write_all(fd, buf, len) == -1) {
+	if (fileio_write_all(fd, buf, len) == -1) {
 		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "write");
 		goto fail;
 	}
@@ -293,8 +211,10 @@ append(struct sink_slot *slot, const char *dir, const char *lockpath,
 	 * failed leaves it (the next append opens it as an existing file).
 	 */
 	if (sync && (slot->unsynced || st.st_size == 0)) {
-		if (sync_dir(dir, err) == -1)
+		if (fileio_sync_dir(dir, &call) == -1) {
+			err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, call);
 			goto fail;
+		}
 		slot->unsynced = 0;
 	}
 	return 0;
@@ -455,7 +375,9 @@ sink_append(struct sink *sink, const char *dir, const char *portal,
 	struct sink_slot *slot, fresh;
 	int n;
 
-	if (!valid_portal(portal))
+	if (portal == NULL ||
+	    !allowlist_valid_member_id(
+	        portal, strnlen(portal, LIMIT_MEMBER_ID + 1)))
 		return err_set(err, ERR_CONFIG, "invalid portal name");
 	n = snprintf(path, sizeof(path), "%s/%s.jsonl", dir, portal);
 	if (n < 0 || (size_t)n >= sizeof(path))

@@ -12,6 +12,8 @@
 
 #include <sodium.h>
 
+#include "allowlist.h"
+#include "fileio.h"
 #include "lockfile.h"
 #include "spool.h"
 
@@ -37,23 +39,6 @@ spool_final(enum spool_state state)
 }
 
 int
-spool_valid_member_id(const char *s, size_t n)
-{
-	size_t i;
-	char c;
-
-	if (n == 0 || n > LIMIT_MEMBER_ID)
-		return 0;
-	for (i = 0; i < n; i++) {
-		c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			(c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-int
 spool_valid_domain(const char *s, size_t n)
 {
 	size_t i, label = 0;
@@ -75,19 +60,6 @@ spool_valid_domain(const char *s, size_t n)
 			return 0;
 	}
 	return label > 0;
-}
-
-int
-spool_valid_token(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > LIMIT_TOKEN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e)
-			return 0;
-	return 1;
 }
 
 int
@@ -232,7 +204,7 @@ spool_entry_parse(const char *text, size_t len, struct spool_entry *e,
 	memcpy(e->id, s, SPOOL_ID_SIZE);
 	if (copy(root, "event", valid_event, 0, e->event, sizeof(e->event)))
 		return entry_fail(e, root, err, "bad event");
-	if (copy(root, "member_id", spool_valid_member_id, 0, e->member_id,
+	if (copy(root, "member_id", allowlist_valid_member_id, 0, e->member_id,
 		sizeof(e->member_id)))
 		return entry_fail(e, root, err, "bad member_id");
 	if (copy(root, "domain", spool_valid_domain, 0, e->domain,
@@ -270,11 +242,11 @@ spool_entry_parse(const char *text, size_t len, struct spool_entry *e,
 		json_decref(root);
 		return 0;
 	}
-	if (copy(root, "application_token", spool_valid_token, 0,
+	if (copy(root, "application_token", allowlist_valid_token, 0,
 		e->application_token, sizeof(e->application_token)))
 		return entry_fail(e, root, err, "bad application_token");
-	if (copy(root, "access_token", spool_valid_token, 1, e->access_token,
-		sizeof(e->access_token)))
+	if (copy(root, "access_token", allowlist_valid_token, 1,
+		e->access_token, sizeof(e->access_token)))
 		return entry_fail(e, root, err, "bad access_token");
 	v = json_object_get(root, "body");
 	if (!json_is_object(v) ||
@@ -325,21 +297,41 @@ open_dir(const char *dir, struct err *err)
 	return fd;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
+/*
+ * listing: a stream of dirfd's entries from the first, on a copy of the
+ * descriptor (closedir closes the copy only); NULL with err set
+ */
+static DIR *
+listing(int dirfd, struct err *err)
 {
-	ssize_t n;
+	DIR *dp;
+	int fd;
 
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
+	if ((fd = dup(dirfd)) == -1 || (dp = fdopendir(fd)) == NULL) {
+		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
+		    "spool opendir");
+		if (fd != -1)
+			close(fd);
+		return NULL;
 	}
-	return 0;
+	rewinddir(dp);
+	return dp;
+}
+
+/*
+ * open_listing: open dir (open_dir) into *dirfd and a listing of it;
+ * NULL with err set and nothing left open
+ */
+static DIR *
+open_listing(const char *dir, int *dirfd, struct err *err)
+{
+	DIR *dp;
+
+	if ((*dirfd = open_dir(dir, err)) == -1)
+		return NULL;
+	if ((dp = listing(*dirfd, err)) == NULL)
+		close(*dirfd);
+	return dp;
 }
 
 /*
@@ -365,7 +357,7 @@ put(int dirfd, const char *id, const char *final, const struct buf *data,
 	if (fchmod(fd, 0600) == -1)
 		goto fail;
 	what = "spool write";
-	if (write_all(fd, data->data, data->len) == -1)
+	if (fileio_write_all(fd, data->data, data->len) == -1)
 		goto fail;
 	what = "spool fsync";
 	if (fsync(fd) == -1)
@@ -407,17 +399,11 @@ usage(int dirfd, size_t *count, unsigned long long *bytes, struct err *err)
 	struct dirent *d;
 	struct stat st;
 	DIR *dp;
-	int fd;
 
 	*count = 0;
 	*bytes = 0;
-	if ((fd = dup(dirfd)) == -1 || (dp = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
-		    "spool opendir");
-	}
-	rewinddir(dp);
+	if ((dp = listing(dirfd, err)) == NULL)
+		return -1;
 	while ((errno = 0, d = readdir(dp)) != NULL) {
 		if (!ends(d->d_name, ".pending") && !ends(d->d_name, ".tmp"))
 			continue;
@@ -644,19 +630,11 @@ spool_load(const char *dir, struct spool_list *l, struct err *err)
 {
 	struct dirent *d;
 	DIR *dp;
-	int dirfd, fd;
+	int dirfd;
 
 	memset(l, 0, sizeof(*l));
-	if ((dirfd = open_dir(dir, err)) == -1)
+	if ((dp = open_listing(dir, &dirfd, err)) == NULL)
 		return -1;
-	if ((fd = dup(dirfd)) == -1 || (dp = fdopendir(fd)) == NULL) {
-		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
-		    "spool opendir");
-		if (fd != -1)
-			close(fd);
-		close(dirfd);
-		return -1;
-	}
 	while ((errno = 0, d = readdir(dp)) != NULL) {
 		if (d->d_name[0] == '.' ||
 		    (!ends(d->d_name, ".pending") && !ends(d->d_name, ".done")))
@@ -781,19 +759,11 @@ spool_prune(const char *dir, const struct timespec *now, size_t *removed,
 	struct dirent *d;
 	struct stat st;
 	DIR *dp;
-	int dirfd, fd, rc = -1;
+	int dirfd, rc = -1;
 
 	*removed = 0;
-	if ((dirfd = open_dir(dir, err)) == -1)
+	if ((dp = open_listing(dir, &dirfd, err)) == NULL)
 		return -1;
-	if ((fd = dup(dirfd)) == -1 || (dp = fdopendir(fd)) == NULL) {
-		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
-		    "spool opendir");
-		if (fd != -1)
-			close(fd);
-		close(dirfd);
-		return -1;
-	}
 	while ((errno = 0, d = readdir(dp)) != NULL) {
 		if (strlen(d->d_name) >= NAME_SIZE ||
 		    fstatat(dirfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||

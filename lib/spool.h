@@ -63,15 +63,14 @@ struct spool_entry {
 int spool_final(enum spool_state state);
 
 /*
- * The shapes of a claim's fields: member_id as the allow-list's
- * ([A-Za-z0-9_-]{1,LIMIT_MEMBER_ID}: it names the portal's log); domain
- * a DNS name of labels [A-Za-z0-9-]{1,63} joined by '.', at most
- * LIMIT_DOMAIN bytes; a token 1..LIMIT_TOKEN bytes of printable ASCII
- * (no space).  s is n bytes, NUL-free or not: any NUL makes it invalid.
+ * The shapes of a claim's fields: member_id and the tokens as the
+ * allow-list's (allowlist_valid_member_id, allowlist_valid_token in
+ * allowlist.h: member_id names the portal's log); spool_valid_domain:
+ * domain a DNS name of labels [A-Za-z0-9-]{1,63} joined by '.', at most
+ * LIMIT_DOMAIN bytes.  s is n bytes, NUL-free or not: any NUL makes it
+ * invalid.
  */
-int spool_valid_member_id(const char *s, size_t n);
 int spool_valid_domain(const char *s, size_t n);
-int spool_valid_token(const char *s, size_t n);
 /* spool_valid_id: 16 lowercase hex digits, NUL-terminated */
 int spool_valid_id(const char *s);
 

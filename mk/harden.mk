@@ -88,10 +88,10 @@ sanitize: deps build/asan/sanitizer_options.o
 	    echo "$(SAN_CC) $(SAN_CFLAGS)" >build/asan/flags; }
 	$(MAKE) -C $(SAN_ROOT) CC=$(SAN_CC) CFLAGS="$(SAN_CFLAGS)" \
 	    LDFLAGS="$(SAN_FLAGS) $(SAN_OPTS_OBJ)" HARDEN_CPPFLAGS= \
-	    build/b24hook $(TEST_BIN)
+	    build/b24hook build/b24hookctl $(TEST_BIN)
 	@bash tests/e2e/harden.sh sanitize $(SAN_ROOT) $(CURDIR)/build/asan
 
-valgrind: deps build/b24hook
+valgrind: deps build/b24hook build/b24hookctl
 	@bash tests/e2e/harden.sh shadow $(CURDIR)/build/valgrind/root \
 	    $(VALGRIND_E2E)
 	@env $(VALGRIND_ENV) bash tests/e2e/harden.sh valgrind \

@@ -15,6 +15,7 @@
 
 #include <check.h>
 
+#include "allowlist.h"
 #include "decode.h"
 #include "enroll.h"
 #include "spool.h"
@@ -390,12 +391,12 @@ START_TEST(test_shapes)
 	ck_assert(!spool_valid_domain("a b", 3));
 	ck_assert(!spool_valid_domain("a\0b", 3));
 	ck_assert(!spool_valid_domain("a:443", 5));
-	ck_assert(spool_valid_member_id("a-Z_9", 5));
-	ck_assert(!spool_valid_member_id("a/b", 3));
-	ck_assert(!spool_valid_member_id("", 0));
-	ck_assert(spool_valid_token("!~", 2));
-	ck_assert(!spool_valid_token("a b", 3));
-	ck_assert(!spool_valid_token("a\x7f", 2));
+	ck_assert(allowlist_valid_member_id("a-Z_9", 5));
+	ck_assert(!allowlist_valid_member_id("a/b", 3));
+	ck_assert(!allowlist_valid_member_id("", 0));
+	ck_assert(allowlist_valid_token("!~", 2));
+	ck_assert(!allowlist_valid_token("a b", 3));
+	ck_assert(!allowlist_valid_token("a\x7f", 2));
 	ck_assert(spool_valid_id("0123456789abcdef"));
 	ck_assert(!spool_valid_id("0123456789abcde"));
 	ck_assert(!spool_valid_id("0123456789abcdef0"));
@@ -655,11 +656,11 @@ START_TEST(test_limit_fields)
 				      "dddddddddddddddddddddddddddd",
 	    64));
 	memset(token, 't', sizeof(token));
-	ck_assert(spool_valid_token(token, LIMIT_TOKEN));
-	ck_assert(!spool_valid_token(token, LIMIT_TOKEN + 1));
+	ck_assert(allowlist_valid_token(token, LIMIT_TOKEN));
+	ck_assert(!allowlist_valid_token(token, LIMIT_TOKEN + 1));
 	memset(member, 'm', sizeof(member));
-	ck_assert(spool_valid_member_id(member, LIMIT_MEMBER_ID));
-	ck_assert(!spool_valid_member_id(member, LIMIT_MEMBER_ID + 1));
+	ck_assert(allowlist_valid_member_id(member, LIMIT_MEMBER_ID));
+	ck_assert(!allowlist_valid_member_id(member, LIMIT_MEMBER_ID + 1));
 }
 END_TEST
 

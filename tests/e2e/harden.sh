@@ -250,6 +250,7 @@ harden_valgrind() {
 	ln -sfn "$(dirname "$bin")/cgi" "$root/build/cgi"
 	ln -sfn "$(dirname "$bin")/lib" "$root/build/lib"
 	ln -sfn "$(dirname "$bin")/libb24hook.a" "$root/build/libb24hook.a"
+	ln -sfn "$(dirname "$bin")/b24hookctl" "$root/build/b24hookctl"
 	rm -f "$root/build/b24hook"
 	cat >"$root/build/b24hook" <<EOF
 #!/bin/sh

@@ -8,6 +8,7 @@
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 FIXTURES=$E2E_ROOT/tests/fixtures/events
 B24HOOK=$E2E_ROOT/build/b24hook
+B24HOOKCTL=$E2E_ROOT/build/b24hookctl
 # shellcheck disable=SC2034 # used by the tests
 FORM=application/x-www-form-urlencoded JSON=application/json
 

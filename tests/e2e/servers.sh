@@ -35,8 +35,7 @@ servers_setup() {
 	BIN=$T/bin/b24hook
 	install -m 0755 "$B24HOOK" "$BIN"
 	CTL=$T/bin/b24hookctl
-	[ ! -x "$E2E_ROOT/build/b24hookctl" ] ||
-	    install -m 0755 "$E2E_ROOT/build/b24hookctl" "$CTL"
+	install -m 0755 "$B24HOOKCTL" "$CTL"
 }
 
 servers_cleanup() {
@@ -175,15 +174,18 @@ tls_setup() {
 # runs as nobody:nogroup, its socket owned by www-data (the web server's
 # workers); pids in SOCK.pid.  MAX_BODY: B24HOOK_MAX_BODY, the script's
 # default when empty or not given; ENROLL_DIR: B24HOOK_ENROLL_DIR
-# (enrollment on).
+# (enrollment on).  RESPONDER_STATE_DIR, when set: B24HOOK_STATE_DIR (the
+# counters), which the script passes on.
 responder_start() {
-	local -a max=()
-	[ -z "${5-}" ] || max=(B24HOOK_MAX_BODY="$5")
-	[ -z "${6-}" ] || max+=(B24HOOK_ENROLL_DIR="$6")
+	local -a more=()
+	[ -z "${5-}" ] || more=(B24HOOK_MAX_BODY="$5")
+	[ -z "${6-}" ] || more+=(B24HOOK_ENROLL_DIR="$6")
+	[ -z "${RESPONDER_STATE_DIR-}" ] ||
+	    more+=(B24HOOK_STATE_DIR="$RESPONDER_STATE_DIR")
 	env -i PATH="$PATH" SPAWN_SOCKET="$1" SPAWN_SOCKET_USER=www-data \
 	    SPAWN_USER=nobody SPAWN_GROUP=nogroup SPAWN_CHILDREN="${4:-2}" \
 	    SPAWN_PIDFILE="$1.pid" SPAWN_BIN="$BIN" \
-	    B24HOOK_ALLOWLIST="$3" B24HOOK_LOG_DIR="$2" "${max[@]}" \
+	    B24HOOK_ALLOWLIST="$3" B24HOOK_LOG_DIR="$2" "${more[@]}" \
 	    sh "$DEPLOY/spawn-fcgi/b24hook-spawn" >"$T/run/spawn.out" 2>&1 ||
 	    return 1
 	track_pidfile "$1.pid"

@@ -13,7 +13,7 @@ command -v hardening-check >/dev/null || {
 # note, so no program linked on it is marked, Debian's own included
 # (hardening-check /usr/sbin/nginx says the same); the objects are
 # compiled with -fcf-protection all the same.
-for prog in "$B24HOOK"; do
+for prog in "$B24HOOK" "$B24HOOKCTL"; do
 	out=$(hardening-check --nocfprotection "$prog" 2>&1)
 	assert_eq "hardening-check $(basename "$prog")" 0 "$?"
 	[ "$E2E_FAILED" -eq 0 ] || printf '%s\n' "$out"

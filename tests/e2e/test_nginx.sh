@@ -76,19 +76,32 @@ test_recipes_agree() {
 	check_not "responder: may not write the allow-list" \
 	    grep -q '^ReadWritePaths=.*/etc/b24hook' "$svc"
 	check "responder: keeps PrivateNetwork" grep -qx PrivateNetwork=yes "$svc"
+
+	local stats=$DEPLOY/systemd/b24hook-stats.service
+	assert_eq "stats service: the same settings as the service" \
+	    "$(value "$svc" Environment | grep -v MAX_BODY)" \
+	    "$(value "$stats" Environment)"
+	assert_eq "service: StateDirectory= is B24HOOK_STATE_DIR" \
+	    "B24HOOK_STATE_DIR=/var/lib/$(value "$svc" StateDirectory)" \
+	    "$(value "$svc" Environment | grep STATE_DIR)"
+	assert_eq "stats service: waits for the counters file" \
+	    /var/lib/b24hook/counters "$(value "$stats" ConditionPathExists)"
 }
 
 # deploy/systemd: verified by systemd-analyze, and the service's own
 # ExecStart= and Environment= run with a listening socket on fd 0 (what
 # StandardInput=socket gives it) as an unprivileged user.
 test_systemd() {
-	local d=$T/systemd sock=$T/run/systemd.sock logs allow out exec env
+	local d=$T/systemd sock=$T/run/systemd.sock logs allow out exec env state
 	mkdir -p "$d"
 	logs=$(log_dir systemd nobody:nogroup)
 	allow=$(allow_copy allow-systemd.txt nogroup)
+	state=$T/state-systemd
+	install -d -o nobody -g nogroup -m 0750 "$state"
 	check "render b24hook.service" render "$DEPLOY/systemd/b24hook.service" \
 	    "$d/b24hook.service" /usr/local/bin/b24hook "$BIN" \
-	    /etc/b24hook/allow.txt "$allow" /var/log/b24hook "$logs"
+	    /etc/b24hook/allow.txt "$allow" /var/log/b24hook "$logs" \
+	    /var/lib/b24hook "$state"
 	check "render b24hook.socket" render "$DEPLOY/systemd/b24hook.socket" \
 	    "$d/b24hook.socket" /run/b24hook.sock "$sock"
 	check "render b24hook-enroll.service" render \
@@ -98,14 +111,24 @@ test_systemd() {
 	    "$DEPLOY/systemd/b24hook-enroll.path" "$d/b24hook-enroll.path" \
 	    /var/lib/b24hook/enroll "$T/spool"
 	cp "$DEPLOY/systemd/b24hook-enroll.timer" "$d/"
+	check "render b24hook-stats.service" render \
+	    "$DEPLOY/systemd/b24hook-stats.service" "$d/b24hook-stats.service" \
+	    /usr/local/bin/b24hookctl "$CTL" /etc/b24hook/allow.txt "$allow" \
+	    /var/log/b24hook "$logs" /var/lib/b24hook "$state" \
+	    /var/lib/prometheus/node-exporter "$T/textfile"
+	check "render b24hook-stats.timer" cp \
+	    "$DEPLOY/systemd/b24hook-stats.timer" "$d/b24hook-stats.timer"
 	out=$(systemd-analyze verify "$d/b24hook.socket" "$d/b24hook.service" \
 	    "$d/b24hook-enroll.path" "$d/b24hook-enroll.timer" \
-	    "$d/b24hook-enroll.service" 2>&1)
+	    "$d/b24hook-enroll.service" "$d/b24hook-stats.timer" \
+	    "$d/b24hook-stats.service" 2>&1)
 	assert_eq "systemd-analyze verify: exit status" 0 "$?"
 	assert_eq "systemd-analyze verify: no warning" "" "$out"
-	check "systemd-analyze security: exposure at most 1.0" \
-	    systemd-analyze security --offline=yes --threshold=10 \
-	    "$d/b24hook.service"
+	for out in b24hook b24hook-stats; do
+		check "systemd-analyze security $out.service: exposure at most 1.0" \
+		    systemd-analyze security --offline=yes --threshold=10 \
+		    "$d/$out.service"
+	done
 	check "systemd-analyze security (verifier, with network): at most 3.0" \
 	    systemd-analyze security --offline=yes --threshold=30 \
 	    "$d/b24hook-enroll.service"
@@ -127,6 +150,8 @@ test_systemd() {
 	    "$(fixture_portal ONAPPUNINSTALL)" fcgi "$FORM" \
 	    "$FIXTURES/ONAPPUNINSTALL.form" -B24HOOK_ALLOWLIST -B24HOOK_LOG_DIR
 	site_files_owned "$logs" nobody
+	assert_eq "service's Environment=: counters in B24HOOK_STATE_DIR" \
+	    "nobody 640" "$(stat -c '%U %a' "$state/counters" 2>&1)"
 }
 
 # make install puts every recipe under $(PREFIX)/share/b24hook.
