@@ -150,7 +150,7 @@ test_install() {
 	    "$(find /etc/systemd/system -name 'b24hook*' ! -name b24hook.socket \
 	    -printf '%f ')"
 	out=$(cd "$UNITS" && systemd-analyze verify b24hook.socket \
-	    b24hook.service b24hook-enroll.path b24hook-enroll.timer 2>&1 |
+	    b24hook.service $(ls b24hook-*.path b24hook-*.timer) 2>&1 |
 	    grep -v 'enroll.env')
 	assert_eq "systemd-analyze verify the installed units: no warning" "" "$out"
 
@@ -210,7 +210,7 @@ test_run() {
 	    "$(sed -n 's/^ *fastcgi_pass unix:\(.*\);/\1/p' "$DOC/examples/nginx.conf.example" |
 	    head -n 1)"
 	assert_eq "settings: the unit's, then b24hook.conf's" \
-	    "B24HOOK_ALLOWLIST=/etc/b24hook/allow.txt B24HOOK_LOG_DIR=$PKG_LOGS B24HOOK_MAX_BODY=1048576 B24HOOK_MAX_BODY=65536" \
+	    "B24HOOK_ALLOWLIST=/etc/b24hook/allow.txt B24HOOK_LOG_DIR=$PKG_LOGS B24HOOK_MAX_BODY=1048576 B24HOOK_STATE_DIR=/var/lib/b24hook B24HOOK_MAX_BODY=65536" \
 	    "${env[*]}"
 	# The listening socket on fd 0 (StandardInput=socket), owned as the
 	# socket unit says; the process as User=, Group=, with UMask=.
@@ -264,6 +264,17 @@ test_run() {
 	assert_eq "b24hookctl portal list: the fixtures' portals" \
 	    "$(grep -cv '^#' "$FIXTURES/allow.txt")" \
 	    "$(env -i "${env[@]}" /usr/sbin/b24hookctl portal list | wc -l)"
+
+	# the counters, in the state directory the package made
+	assert_eq "counters: /var/lib/b24hook/counters, 640 b24hook" \
+	    "640 b24hook" "$(stat -c '%a %U' /var/lib/b24hook/counters 2>&1)"
+	env -i "${env[@]}" /usr/sbin/b24hookctl status --silent-for 1h \
+	    >"$T/run/status.out" 2>&1
+	assert_eq "b24hookctl status: exit status" 0 "$?"
+	check "b24hookctl status: OK" grep -q '^OK: ' "$T/run/status.out"
+	assert_eq "b24hookctl stats: the 2 records, the 2 refusals counted" \
+	    "2 2" "$(env -i "${env[@]}" /usr/sbin/b24hookctl stats --format json |
+	    jq -r '"\(.records) \([.refusals[].count] | add)"' 2>&1)"
 
 	# logrotate with the packaged snippet: renamed, and the next event
 	# makes the log anew
