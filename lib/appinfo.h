@@ -2,7 +2,7 @@
  * The answer of Bitrix24's app.info to an install's access token, and
  * what it proves.
  *
- * Bitrix24 facts (README "Adding a portal"; Bitrix24 REST docs:
+ * Bitrix24 facts (docs/enrollment.md; Bitrix24 REST docs:
  * events/on-app-install, settings/app-installation, the OAuth pages; the
  * official Python SDK bitrix24/b24pysdk): GET <oauth
  * server>/rest/app.info?auth=<access_token> answers 200 and

@@ -1,7 +1,7 @@
 /*
  * Enrollment: a portal listed from its own install.
  *
- * Bitrix24 facts (README "Adding a portal"; Bitrix24 REST docs:
+ * Bitrix24 facts (docs/enrollment.md; Bitrix24 REST docs:
  * events/on-app-install, settings/app-installation, "safe event
  * handlers", the OAuth pages; the official Python SDK bitrix24/b24pysdk):
  * ONAPPINSTALL is posted like any event, form-encoded, with

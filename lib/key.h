@@ -8,8 +8,9 @@
  * with its own event_handler_id and a ts equal or a second later: they
  * have equal keys.  So has the same content sent again later, a reinstall
  * or an edit A -> B -> A.  Equal keys are copies of one delivery only
- * when their ts are at most 5 seconds apart (README, "Copies and the
- * key", gives the rule and a jq program); any content byte changes it.
+ * when their ts are at most 5 seconds apart (docs/records.md, "Copies
+ * and the key", gives the rule and a jq program); any content byte
+ * changes it.
  */
 #ifndef KEY_H
 #define KEY_H

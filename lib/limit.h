@@ -118,7 +118,7 @@
 #define LIMIT_EVENT 128
 
 /*
- * Enrollment (README "Adding a portal"): claims an ONAPPINSTALL or
+ * Enrollment (docs/enrollment.md): claims an ONAPPINSTALL or
  * ONAPPUPDATE makes for a portal or token not yet listed wait in the
  * spool (B24HOOK_ENROLL_DIR) until b24hookctl verifies them.
  */

@@ -26,7 +26,7 @@ struct settings {
 	const char *log_dir;   /* B24HOOK_LOG_DIR; borrowed */
 	size_t max_body;       /* bytes: B24HOOK_MAX_BODY */
 	int fsync;	       /* B24HOOK_FSYNC: fdatasync each append */
-	/* enrollment (README "Adding a portal"); all borrowed */
+	/* enrollment (docs/enrollment.md); all borrowed */
 	const char *enroll_dir; /* B24HOOK_ENROLL_DIR; NULL: enrollment off */
 	const char *client_id;	/* B24HOOK_CLIENT_ID; NULL when unset */
 	const char *oauth_url;	/* B24HOOK_OAUTH_URL, https://host[:port] */

@@ -15,7 +15,7 @@
  * are kept side by side, never merged.  The responder only adds
  * (spool_add); b24hookctl reads, rewrites and prunes, holding the
  * spool's lock (spool_lock) so that two of them never decide one claim
- * twice.  Bitrix24 facts (README "Adding a portal"): nothing in an
+ * twice.  Bitrix24 facts (docs/enrollment.md): nothing in an
  * install is signed; the access token is an OAuth token valid one hour.
  */
 #ifndef SPOOL_H

@@ -15,9 +15,10 @@
 #
 # Every file is rendered on its way: the sources name the production
 # paths /usr/local/bin (the programs), /etc/b24hook (settings) and
-# /usr/local/share/b24hook (the documentation), and install writes
-# $(BINDIR), $(SYSCONFDIR)/b24hook and $(DOCDIR) instead, so the units and
-# examples installed name the programs where they are.  With the
+# /usr/local/share/b24hook (README.md and docs/ there, the recipes), and
+# install writes $(BINDIR), $(SYSCONFDIR)/b24hook, $(DOCDIR) and
+# $(EXAMPLEDIR) instead, so the units, examples, pages and docs installed
+# name the programs and files where they are.  With the
 # defaults the rendering changes nothing.  make uninstall removes exactly
 # the files install puts, and the directories of b24hook's own it made
 # (a path ending in /b24hook or within one) once they are empty.
@@ -52,9 +53,15 @@ INSTALL_LIST = $(foreach f,$(DOC_FILES),$(f) $(DOCDIR)/$(f) 0644) \
 	$(foreach f,$(MAN_PAGES),$(f) \
 	    $(MANDIR)/man$(subst .,,$(suffix $(f)))/$(notdir $(f)) 0644)
 
-RENDER = sed -e 's|/usr/local/bin|$(BINDIR)|g' \
-	-e 's|/usr/local/share/b24hook|$(DOCDIR)|g' \
-	-e 's|/etc/b24hook|$(SYSCONFDIR)/b24hook|g'
+# Each path goes to a marker first, then the markers to the values, so
+# no value is rewritten again by a later rule.
+RENDER = sed -e 's|/usr/local/bin|\x01B|g' \
+	-e 's|/usr/local/share/b24hook/README.md|\x01D/README.md|g' \
+	-e 's|/usr/local/share/b24hook/docs|\x01D/docs|g' \
+	-e 's|/usr/local/share/b24hook|\x01E|g' \
+	-e 's|/etc/b24hook|\x01S/b24hook|g' \
+	-e 's|\x01B|$(BINDIR)|g; s|\x01D|$(DOCDIR)|g; s|\x01E|$(EXAMPLEDIR)|g' \
+	-e 's|\x01S|$(SYSCONFDIR)|g'
 
 install: install-share
 

@@ -181,7 +181,8 @@ post_copy() {
 	    "B24HOOK_LOG_DIR=$LOGS"
 }
 
-# The key identifies content, and README's jq program drops only copies:
+# The key identifies content, and docs/records.md's jq program drops only
+# copies:
 # a message (A), its copy from a second binding (another event_handler_id,
 # ts a second later), an edit (B), the edit undone (A again, with its own
 # copy), then an install and the same install again later.
@@ -203,12 +204,12 @@ test_copies() {
 	assert_eq "copies: A, its copy, B, A again and its copy: keys" \
 	    "$ka $ka $kb $ka $ka" "$(jq -r .key "$log" | paste -sd ' ')"
 	check "copies: B has a key of its own" test "$ka" != "$kb"
-	# README's program, as printed there
+	# docs/records.md's program, as printed there
 	awk '/^```jq$/ { f = 1; b = ""; next }
 	    /^```$/ && f { f = 0; if (b ~ /foreach inputs/) printf "%s", b }
-	    f { b = b $0 "\n" }' "$E2E_ROOT/README.md" >"$prog"
-	check "README has the jq program" grep -q 'foreach inputs' "$prog"
-	assert_eq "README's program keeps A, B and A again, drops the copies" \
+	    f { b = b $0 "\n" }' "$E2E_ROOT/docs/records.md" >"$prog"
+	check "docs/records.md has the jq program" grep -q 'foreach inputs' "$prog"
+	assert_eq "docs/records.md's program keeps A, B and A again, drops the copies" \
 	    "555 1773759161,555 1773759400,555 1773759700" \
 	    "$(jq -cn -f "$prog" "$log" | jq -r '"\(.event_handler_id) \(.ts)"' |
 	    paste -sd ,)"
@@ -223,7 +224,7 @@ test_copies() {
 	log=$LOGS/$portal.jsonl
 	assert_eq "install twice: one key" 1 "$(jq -r .key "$log" | sort -u |
 	    wc -l | tr -d ' ')"
-	assert_eq "README's program keeps both installs" \
+	assert_eq "docs/records.md's program keeps both installs" \
 	    "1714640000,1790000000" \
 	    "$(jq -cn -f "$prog" "$log" | jq -r .ts | paste -sd ,)"
 }
