@@ -87,7 +87,8 @@ struct sink {
  * lock file is opened with the log and kept beside it (closed with it):
  * O_RDONLY|O_CREAT|O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK, created
  * SINK_LOCK_MODE; it must be a regular file owned by the process's
- * effective user with no group or other permission, or the append fails
+ * effective user (any user, for root) with no group or other
+ * permission, or the append fails
  * ("lock not a regular file", "lock not private") since anyone else who
  * could open it could stop every append.  The lock is flock(LOCK_EX),
  * tried with LOCK_NB and tried again after a nap that grows from 1 ms to
