@@ -125,8 +125,14 @@ add_entry(struct allowlist *list, const char *id, size_t idlen,
 	struct entry *e;
 	char *copy = NULL;
 
-	if (labellen > 0 && (copy = strndup(label, labellen)) == NULL)
-		return -1;
+	/* not strndup: the label need not end in a NUL (ASan's strndup
+	 * interceptor, with strict_string_checks, reads on to find one) */
+	if (labellen > 0) {
+		if ((copy = malloc(labellen + 1)) == NULL)
+			return -1;
+		memcpy(copy, label, labellen);
+		copy[labellen] = '\0';
+	}
 	e = reserve(
 	    list->entries, &list->entries_cap, list->nentries, sizeof(*e));
 	if (e == NULL) {

@@ -65,8 +65,8 @@ arena_alloc(struct arena *a, size_t n)
 		n = 1;
 	if (n > SIZE_MAX / 2)
 		return NULL;
-	need = ((n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1)) +
-	    2 * REDZONE;
+	need =
+	    ((n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1)) + 2 * REDZONE;
 	if (c == NULL || c->size - c->used < need) {
 		if (need > ARENA_CHUNK) {
 			/* its own chunk, behind the one filling */

@@ -41,10 +41,10 @@ struct arena_chunk;
 struct arena {
 	struct arena_chunk *head;  /* chunks in use, the one filling first */
 	struct arena_chunk *spare; /* empty chunks kept for reuse */
-	size_t allocs;		   /* blocks handed out since the reset */
-	size_t frees;		   /* blocks freed since the reset */
-	size_t chunks;		   /* chunks malloc'ed since arena_release */
-	int pool;		   /* the memcheck mempool exists */
+	size_t allocs;             /* blocks handed out since the reset */
+	size_t frees;              /* blocks freed since the reset */
+	size_t chunks;             /* chunks malloc'ed since arena_release */
+	int pool;                  /* the memcheck mempool exists */
 };
 
 /*

@@ -125,8 +125,8 @@ START_TEST(leaked_reference)
 	json_t *o;
 
 	json_set_alloc_funcs(test_alloc, test_free);
-	o = json_pack("{s:s, s:[i, i]}", "application_token", "secret",
-	    "ids", 1, 2);
+	o = json_pack(
+	    "{s:s, s:[i, i]}", "application_token", "secret", "ids", 1, 2);
 	ck_assert_ptr_nonnull(o);
 	json_decref(o);
 	ck_assert_uint_eq(arena_reset(&json_test_arena), 0);
