@@ -291,7 +291,7 @@ json_arena_free(void *p)
  * it never freed (a reference leaked) are told to the operator.
  */
 static void
-arena_done(const struct conn *c, struct responder *r)
+json_arena_done(const struct conn *c, struct responder *r)
 {
 	char line[OPERATOR_LINE_SIZE];
 	size_t leaked;
@@ -346,17 +346,17 @@ done:
 	report(c, &o);
 	count(c, svc->err.code == ERR_OK ? svc->settings.state_dir : NULL, &o,
 	    &now);
-	arena_done(c, r);
+	json_arena_done(c, r);
 	drain(c);
 }
-
 
 /*
  * What outlives a request must not hold its secrets, and a core must not
  * show them: jansson's memory is r's arena, wiped after each request
- * (arena_done), glibc wipes the larger chunks it frees (libfcgi's stream
- * buffers, which carry the raw body), and the process cannot be dumped.  M_PERTURB is glibc's: a
- * sanitizer's allocator refuses it and keeps its own policy.
+ * (json_arena_done), glibc wipes the larger chunks it frees (libfcgi's
+ * stream buffers, which carry the raw body), and the process cannot be
+ * dumped.  M_PERTURB is glibc's: a sanitizer's allocator refuses it and
+ * keeps its own policy.
  */
 static int
 guard_memory(struct responder *r)
