@@ -38,7 +38,7 @@ LIB_OBJ = $(LIB_SRC:%.c=build/%.o)
 CTL_SRC = $(wildcard ctl/*.c)
 CTL_OBJ = $(CTL_SRC:%.c=build/%.o)
 TEST_SRC = $(wildcard tests/check_*.c)
-TEST_BIN = $(TEST_SRC:tests/%.c=build/tests/%)
+TEST_BIN = $(TEST_SRC:tests/%.c=build/tests/%) build/tests/b24hook-leak
 
 all: build/b24hook build/b24hookctl
 
@@ -68,6 +68,18 @@ build/tests/%.o: tests/%.c $(wildcard lib/*.h tests/*.h)
 build/tests/check_%: build/tests/check_%.o build/tests/testutil.o \
     build/libb24hook.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CHECK_LIBS)
+
+# b24hook with a reference leaked in every request, for the arena's
+# count of blocks not freed (tests/e2e/test_arena.sh)
+build/tests/leak/request.o: lib/request.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(HARDEN_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(HARDEN_CFLAGS) \
+	    $(B24_CFLAGS) -DB24HOOK_TEST_LEAK -c -o $@ $<
+
+build/tests/b24hook-leak: build/cgi/b24hook.o build/tests/leak/request.o \
+    build/libb24hook.a
+	$(CC) $(CFLAGS) $(HARDEN_CFLAGS) $(LDFLAGS) $(HARDEN_LDFLAGS) -o $@ $^ \
+	    $(FCGI_LIBS) $(LIB_LIBS)
 
 # Installs what is missing (Debian packages), builds, then runs every
 # Check suite and every end-to-end test; the last line sums them up.

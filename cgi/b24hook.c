@@ -264,6 +264,48 @@ struct service {
 	struct err err; /* ERR_OK when settings holds them */
 };
 
+/*
+ * jansson's memory comes from the responder's arena (arena.h): freeing a
+ * block only counts it, and the whole arena is wiped and emptied after
+ * each request (handle), so the tokens its strings held do not outlive
+ * the request.  jansson's hooks take no context: the one arena is here.
+ * A CGI process uses it too, for its one request: the same code path as
+ * a FastCGI worker, and the count of blocks not freed checked there too.
+ */
+static struct arena *json_arena;
+
+static void *
+json_arena_alloc(size_t n)
+{
+	return arena_alloc(json_arena, n);
+}
+
+static void
+json_arena_free(void *p)
+{
+	arena_free(json_arena, p);
+}
+
+/*
+ * The request is done with jansson: its memory is wiped, and the blocks
+ * it never freed (a reference leaked) are told to the operator.
+ */
+static void
+json_arena_done(const struct conn *c, struct responder *r)
+{
+	char line[OPERATOR_LINE_SIZE];
+	size_t leaked;
+	int n;
+
+	if ((leaked = arena_reset(&r->arena)) == 0)
+		return;
+	n = snprintf(line, sizeof(line),
+	    "b24hook: arena: %zu blocks not freed\n", leaked);
+	if (n > 0)
+		put(c, 1, line,
+		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
 static void
 handle(const struct conn *c, const struct service *svc, struct responder *r)
 {
@@ -304,32 +346,23 @@ done:
 	report(c, &o);
 	count(c, svc->err.code == ERR_OK ? svc->settings.state_dir : NULL, &o,
 	    &now);
+	json_arena_done(c, r);
 	drain(c);
 }
 
 /*
- * jansson's memory is wiped as it is freed: its strings hold the
- * request's tokens, and glibc hands small freed chunks back unwiped.
- */
-static void
-wiping_free(void *p)
-{
-	if (p != NULL)
-		sodium_memzero(p, malloc_usable_size(p));
-	free(p);
-}
-
-/*
  * What outlives a request must not hold its secrets, and a core must not
- * show them: jansson's memory is wiped on free, glibc wipes the larger
- * chunks it frees (libfcgi's stream buffers, which carry the raw body),
- * and the process cannot be dumped.  M_PERTURB is glibc's: a
- * sanitizer's allocator refuses it and keeps its own policy.
+ * show them: jansson's memory is r's arena, wiped after each request
+ * (json_arena_done), glibc wipes the larger chunks it frees (libfcgi's
+ * stream buffers, which carry the raw body), and the process cannot be
+ * dumped.  M_PERTURB is glibc's: a sanitizer's allocator refuses it and
+ * keeps its own policy.
  */
 static int
-guard_memory(void)
+guard_memory(struct responder *r)
 {
-	json_set_alloc_funcs(malloc, wiping_free);
+	json_arena = &r->arena;
+	json_set_alloc_funcs(json_arena_alloc, json_arena_free);
 	mallopt(M_PERTURB, 0xa5);
 	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
@@ -353,7 +386,7 @@ main(void)
 	 * an append, leaving a partial line and no reply.
 	 */
 	signal(SIGXFSZ, SIG_IGN);
-	if (sodium_init() < 0 || guard_memory() == -1) {
+	if (sodium_init() < 0 || guard_memory(&r) == -1) {
 		fputs("b24hook: libsodium or the memory guard failed\n",
 		    stderr);
 		return 1;

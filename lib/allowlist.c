@@ -125,7 +125,8 @@ add_entry(struct allowlist *list, const char *id, size_t idlen,
 	struct entry *e;
 	char *copy = NULL;
 
-	/* not strndup: the text is not NUL-terminated (strict string checks) */
+	/* not strndup: the label need not end in a NUL (ASan's strndup
+	 * interceptor, with strict_string_checks, reads on to find one) */
 	if (labellen > 0) {
 		if ((copy = malloc(labellen + 1)) == NULL)
 			return -1;

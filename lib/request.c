@@ -313,6 +313,10 @@ request_process(const char *body, size_t len, enum media media,
 fail:
 	if (rc == -1)
 		o->records = 0;
+#ifdef B24HOOK_TEST_LEAK
+	/* a test build only (tests/e2e/test_arena.sh): a reference leaked */
+	json_incref(root);
+#endif
 	json_decref(root);
 	responder_recycle(&r->records);
 	return rc;
@@ -334,6 +338,7 @@ responder_close(struct responder *r)
 	sink_close(&r->sink);
 	buf_free(&r->body);
 	buf_free(&r->records);
+	arena_release(&r->arena);
 }
 
 size_t

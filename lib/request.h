@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "allowlist.h"
+#include "arena.h"
 #include "buf.h"
 #include "decode.h"
 #include "errcode.h"
@@ -96,7 +97,9 @@ struct outcome {
  * caller: the allow-list (allowlist_cache_get), the open logs (struct
  * sink) and two buffers whose memory is used again, so that a request
  * makes no allocation of a few KiB, which would make glibc consolidate
- * the small chunks the previous request freed (bench/README.md).
+ * the small chunks the previous request freed (bench/README.md), and the
+ * arena a front end may give jansson (json_set_alloc_funcs): the caller
+ * resets it once a request is done with jansson (arena.h).
  * Zero-initialise before use (struct responder r = { 0 }); release with
  * responder_close.  Neither to be shared between threads nor used by
  * both sides of a fork (struct sink).
@@ -106,6 +109,7 @@ struct responder {
 	struct sink sink;
 	struct buf body;    /* the caller reads the body into it */
 	struct buf records; /* the request's records, before the append */
+	struct arena arena; /* jansson's memory, when the caller says so */
 };
 
 /*

@@ -39,9 +39,12 @@ SAN_OPTS_OBJ = $(CURDIR)/build/asan/sanitizer_options.o
 # web servers around it: "all" runs them too, slower).  Under memcheck,
 # each CGI request costs ~0.5 s of start-up, so there the hostile table
 # goes through one FastCGI worker only (test_cgi covers plain CGI), with
-# fewer token lengths, and the stress test sends fewer requests.
+# fewer token lengths, and the stress test sends fewer requests.  The
+# sanitize tree also runs test_arena, against its own ASan build of
+# build/tests/b24hook-leak (the valgrind tree has no build/tests; the
+# test runs memcheck itself).
 RESPONDER_E2E = test_cgi test_fastcgi test_hostile test_faults test_stress
-SANITIZE_E2E ?= $(RESPONDER_E2E)
+SANITIZE_E2E ?= $(RESPONDER_E2E) test_arena
 VALGRIND_E2E ?= $(RESPONDER_E2E)
 VALGRIND_ENV ?= STRESS_REQUESTS=25 HOSTILE_MODES=fcgi HOSTILE_TOKEN_MAX=40 \
 	FAULTS_KILL_MB=8
