@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "counters.h"
+#include "lockfile.h"
 
 /*
  * Counters are shared between processes: an atomic that fell back to a
@@ -434,7 +435,6 @@ make_file(const char *path, const struct stat *like, struct err *err)
 {
 	char tmp[PATH_MAX + 32];
 	struct counters_file *f;
-	struct timespec now;
 	struct stat st;
 	int fd, r, c;
 	void *map;
@@ -479,9 +479,7 @@ make_file(const char *path, const struct stat *like, struct err *err)
 		} else
 			code_slot(f, err_name(c), err_name(c), err_status(c));
 	head_init(&f->head);
-	f->head.created = clock_gettime(CLOCK_REALTIME, &now) == 0
-	    ? (int64_t)now.tv_sec
-	    : 0;
+	f->head.created = (int64_t)time(NULL);
 	munmap(map, sizeof(*f));
 	if (rename(tmp, path) == -1) {
 		r = err_errno(err, ERR_CONFIG, errno, "counters rename");
@@ -532,7 +530,9 @@ open_rw(struct counters *k, const char *dir, int fresh,
 	}
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return err_errno(err, ERR_CONFIG, errno, "counters open dir");
-	if (flock(dfd, LOCK_EX) == -1) {
+	/* bounded: whoever can open the directory can flock it */
+	if (lockfile_wait(dfd, lockfile_deadline(LIMIT_LOCK_WAIT_MS), NULL) ==
+	    -1) {
 		r = err_errno(err, ERR_CONFIG, errno, "counters flock");
 		goto done;
 	}
@@ -735,7 +735,7 @@ counters_record(
 		add(&p->refusals, 1);
 		add_today(&p->refusals_today, day, 1);
 		raise_to(&p->last_refused, (int64_t)now->tv_sec);
-	} else if (o->err.code == ERR_STORAGE_UNAVAILABLE &&
+	} else if (o->err.code == ERR_STORAGE_UNAVAILABLE && o->listed &&
 	    (p = portal_of(f, o->member_id)) != NULL)
 		add(&p->storage_failures, 1);
 }

@@ -122,8 +122,7 @@
  * ONAPPUPDATE makes for a portal or token not yet listed wait in the
  * spool (B24HOOK_ENROLL_DIR) until b24hookctl verifies them.
  */
-/* bytes: a portal's domain (auth[domain]), a DNS name (RFC 1035) */
-#define LIMIT_DOMAIN 253
+/* a claim's domain: LIMIT_DOMAIN, a DNS name (RFC 1035) */
 /*
  * count and bytes: the pending claims the spool holds together; past
  * either, a claim is answered 503 storage_unavailable.  A genuine install

@@ -1,4 +1,5 @@
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -71,13 +72,23 @@ int
 lockfile_take(const char *path, const char *what, int *fd, struct err *err)
 {
 	char call[64];
+	struct stat st;
 	int e;
 
-	*fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* O_NONBLOCK: a FIFO at path must not block the open */
+	*fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+	    0600);
 	if (*fd == -1) {
 		e = errno;
 		snprintf(call, sizeof(call), "%s lock open", what);
 		return err_errno(err, ERR_STORAGE_UNAVAILABLE, e, call);
+	}
+	if (fstat(*fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		err_set(err, ERR_STORAGE_UNAVAILABLE,
+		    "%s lock not a regular file", what);
+		close(*fd);
+		*fd = -1;
+		return -1;
 	}
 	if (lockfile_wait(
 	        *fd, lockfile_deadline(LIMIT_EDIT_LOCK_WAIT_MS), NULL) == 0)

@@ -238,6 +238,7 @@ verify(const json_t *member_id, const json_t *token,
 	switch (allowlist_check(list, json_string_value(member_id),
 	    json_string_value(token), json_string_length(token), portal)) {
 	case ALLOWLIST_OK:
+		o->listed = 1;
 		copy_label(allowlist_label(list, *portal), o->label);
 		return 0;
 	case ALLOWLIST_UNKNOWN_PORTAL:
@@ -245,6 +246,7 @@ verify(const json_t *member_id, const json_t *token,
 	case ALLOWLIST_TOKEN_MISMATCH:
 		break;
 	}
+	o->listed = 1;
 	/* which token came: an old one (a reinstall) or a stranger's */
 	copy_label(allowlist_label(list, json_string_value(member_id)),
 	    o->label);

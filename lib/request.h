@@ -88,6 +88,8 @@ struct outcome {
 	char label[LIMIT_LABEL + 1];
 	/* token_mismatch: the fingerprint of the token sent, else "" */
 	char token_fp[ALLOWLIST_FP_SIZE];
+	/* 1 when member_id is on the allow-list (its token right or not) */
+	int listed;
 	/* the allow-list when this request (re)loaded it, else NULL */
 	const struct allowlist *reloaded;
 };

@@ -447,12 +447,12 @@ spool_add(const char *dir, struct spool_entry *e, struct err *err)
 		goto out;
 	if ((dirfd = open_dir(dir, err)) == -1)
 		goto out;
-	while (flock(dirfd, LOCK_EX) == -1)
-		if (errno != EINTR) {
-			err_errno(err, ERR_STORAGE_UNAVAILABLE, errno,
-			    "spool flock");
-			goto close;
-		}
+	/* bounded: the request in hand waits for another claim no longer */
+	if (lockfile_wait(dirfd, lockfile_deadline(LIMIT_LOCK_WAIT_MS), NULL) ==
+	    -1) {
+		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "spool flock");
+		goto close;
+	}
 	if (usage(dirfd, &count, &bytes, err) == -1)
 		goto close;
 	if (count + 1 > LIMIT_SPOOL_ENTRIES ||

@@ -75,6 +75,8 @@ outcome(enum err_code code, const char *reason, const char *member_id,
 	snprintf(o.event, sizeof(o.event), "%s", event);
 	snprintf(o.domain, sizeof(o.domain), "%s", domain);
 	o.records = records;
+	/* the two portals these tests list */
+	o.listed = strcmp(member_id, PORTAL) == 0 || strcmp(member_id, OTHER) == 0;
 	return o;
 }
 
@@ -317,6 +319,9 @@ START_TEST(counts_refusals)
 	record(ERR_BODY_TOO_LARGE, "content_length=2", "", "", 0, at(DAY, 100));
 	record(ERR_STORAGE_UNAVAILABLE, "write errno=ENOSPC", OTHER, "X", 0,
 	    at(DAY, 100));
+	/* an unlisted portal's claim meeting a full spool takes no slot */
+	record(ERR_STORAGE_UNAVAILABLE, "enrollment spool full",
+	    "fedcba9876543210", "ONAPPINSTALL", 0, at(DAY, 100));
 	record(ERR_LIMIT_EXCEEDED, "limit=pairs", "(invalid)", "", 0,
 	    at(DAY, 100));
 	snap(&s, at(DAY, 200).tv_sec);
@@ -328,9 +333,10 @@ START_TEST(counts_refusals)
 	ck_assert_uint_eq(refusals(&s, "body_too_large", "body_too_large"), 1);
 	ck_assert_uint_eq(refusals(&s, "limit_exceeded", "limit_exceeded"), 1);
 	ck_assert_uint_eq(
-	    refusals(&s, "storage_unavailable", "storage_unavailable"), 1);
+	    refusals(&s, "storage_unavailable", "storage_unavailable"), 2);
 	ck_assert_uint_eq(s.nportals, 2);
 	ck_assert_ptr_null(find(&s, "0123456789abcdef"));
+	ck_assert_ptr_null(find(&s, "fedcba9876543210"));
 	ck_assert_ptr_nonnull(p = find(&s, PORTAL));
 	ck_assert_uint_eq(p->refusals, 2);
 	ck_assert_uint_eq(p->refusals_today, 2);
