@@ -35,8 +35,7 @@ struct conn {
 };
 
 /* The signals that stop a worker once the request in hand is answered. */
-static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
-	SIGUSR1 };
+static const int stop_signals[] = SINK_STOP_SIGNALS;
 
 /* The FastCGI listening socket (spawn-fcgi and systemd give it as 0). */
 #define LISTEN_FD 0

@@ -12,6 +12,7 @@
 #include "allowlist.h"
 #include "buf.h"
 #include "counters.h"
+#include "fileio.h"
 #include "stats.h"
 
 /* counters_label over the allow-list (arg): a portal's label, or NULL */
@@ -77,9 +78,7 @@ static int
 write_atomically(const char *path, const char *data, size_t len)
 {
 	char tmp[4096];
-	ssize_t n;
-	size_t off = 0;
-	int fd, e;
+	int fd, e, rc;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
 	    sizeof(tmp)) {
@@ -88,26 +87,20 @@ write_atomically(const char *path, const char *data, size_t len)
 	}
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
 		return -1;
-	while (off < len) {
-		if ((n = write(fd, data + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
 	/* readable by the exporter, whoever runs it */
-	if (fchmod(fd, 0644) == -1 || fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, path) == 0)
-		return 0;
-	fd = -1;
-fail:
+	rc = fileio_write_all(fd, data, len) == -1 || fchmod(fd, 0644) == -1 ||
+		fsync(fd) == -1
+	    ? -1
+	    : 0;
 	e = errno;
-	if (fd != -1)
-		close(fd);
+	if (close(fd) == -1 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (rc == 0 && rename(tmp, path) == 0)
+		return 0;
+	if (rc == 0)
+		e = errno;
 	unlink(tmp);
 	errno = e;
 	return -1;

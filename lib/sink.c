@@ -17,7 +17,7 @@
 #include "sink.h"
 
 /* the signals that tell the responder to stop (sink.h) */
-static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1};
+static const int stop_signals[] = SINK_STOP_SIGNALS;
 
 /* stopping: whether a stop signal is pending (only a blocked one can be) */
 static int

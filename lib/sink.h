@@ -15,9 +15,16 @@
 
 #include <sys/stat.h>
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "errcode.h"
+
+/*
+ * The signals that tell a responder to stop (cgi/b24hook.c finishes the
+ * request in hand, then exits); a lock wait ends when one is pending.
+ */
+#define SINK_STOP_SIGNALS { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 }
 
 /* mode of a log file the sink creates (less the process umask) */
 #define SINK_MODE 0640

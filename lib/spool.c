@@ -502,7 +502,7 @@ read_entry(int dirfd, const char *name, struct spool_entry *e,
 	char *text;
 	struct stat st;
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	int fd, rc = -1;
 
 	memset(e, 0, sizeof(*e));
@@ -533,7 +533,10 @@ read_entry(int dirfd, const char *name, struct spool_entry *e,
 			break;
 		len += (size_t)n;
 	}
-	rc = spool_entry_parse(text, len, e, err);
+	if (n == -1)
+		err_errno(err, ERR_CONFIG, errno, "read");
+	else
+		rc = spool_entry_parse(text, len, e, err);
 	sodium_memzero(text, (size_t)st.st_size + 1);
 	free(text);
 out:
