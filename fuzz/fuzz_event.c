@@ -3,7 +3,8 @@
  * what the decoders make of the input (JSON when it starts with '{',
  * a form otherwise), record keys (key.c) included.  A success appends
  * exactly nrecords lines, each a JSON object carrying v, received, event,
- * member_id and key, and never an auth member.
+ * member_id and key, and never an auth member, and each byte for byte
+ * what jansson dumps of it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@ check_records(const struct buf *out, size_t n)
 	const char *p = out->data, *nl;
 	json_t *r;
 	size_t lines = 0;
+	char *d;
 
 	while (p != NULL && p < out->data + out->len) {
 		if ((nl = memchr(p, '\n', out->data + out->len - p)) == NULL)
@@ -43,6 +45,11 @@ check_records(const struct buf *out, size_t n)
 		    json_string_length(json_object_get(r, "key")) != 32 ||
 		    json_object_get(r, "auth") != NULL)
 			abort();
+		/* a record spliced from parts is still jansson's dump */
+		if ((d = json_dumps(r, JSON_COMPACT)) == NULL ||
+		    strlen(d) != (size_t)(nl - p) || memcmp(d, p, nl - p) != 0)
+			abort();
+		free(d);
 		json_decref(r);
 		lines++;
 		p = nl + 1;

@@ -106,6 +106,15 @@ struct context {
 	json_t *context;    /* data but its items, for item records; or NULL */
 	char received[40];
 	struct key_context key; /* portal, event, data: hashed once */
+	/*
+	 * The head (v .. user_id) is the same in every record: it is dumped
+	 * once, into the first record, and copied from there into the
+	 * others; head_len is 0 until then.  The context of two or more
+	 * items is dumped once too, into context_text.
+	 */
+	size_t head_at, head_len;
+	char context_text[LIMIT_CONTEXT];
+	size_t context_len; /* 0: context is dumped in place */
 };
 
 static const struct shape *
@@ -303,25 +312,26 @@ set_head(const struct context *c, json_t *record)
 }
 
 /*
- * dump_line: append record's compact JSON and a '\n' to out.  jansson
- * writes into the room out has (its first allocation at least); a record
- * that does not fit is dumped again into room grown to its size.  -1
- * with errno E2BIG (past out->max) or ENOMEM.
+ * dump: append v's compact JSON to out.  jansson writes into the room out
+ * has (its first allocation at least); a value that does not fit is
+ * dumped again into room grown to its size.  -1 with errno E2BIG (past
+ * out->max) or ENOMEM.
  */
 static int
-dump_line(const json_t *record, struct buf *out)
+dump(const json_t *v, struct buf *out)
 {
+	const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
 	size_t room, n;
 	char *at;
 
-	/* a first allocation, so a fresh buffer's record is dumped once */
+	/* a first allocation, so a fresh buffer's value is dumped once */
 	if ((at = buf_reserve(out, 0)) == NULL)
 		return -1;
 	room = out->cap - out->len - 1;
 	/* the room allocated may pass what out may hold */
 	if (room > out->max - out->len)
 		room = out->max - out->len;
-	n = json_dumpb(record, at, room, JSON_COMPACT);
+	n = json_dumpb(v, at, room, flags);
 	if (n == 0) {
 		errno = ENOMEM;
 		return -1;
@@ -329,50 +339,114 @@ dump_line(const json_t *record, struct buf *out)
 	if (n > room) {
 		if (buf_reserve(out, n) == NULL)
 			return -1;
-		json_dumpb(record, out->data + out->len, n, JSON_COMPACT);
+		json_dumpb(v, out->data + out->len, n, flags);
 	}
 	out->len += n;
-	return buf_append(out, "\n", 1);
+	return 0;
 }
 
 /*
- * Build the record of one item and append it to out; item is NULL for an
- * event without items, whose record carries the whole data.  An item's
- * record borrows the context all share (json_object_set takes a
- * reference, not a copy).  jansson keeps members in insertion order,
- * which is the record order.  Names and values go in unchecked (the
- * _nocheck calls): names are literals, and every string is valid UTF-8
- * already (the decoders check the body; the portal comes from the
- * allow-list, the rest is ASCII made here).
+ * dump_open: dump object v (never empty) to out without its closing
+ * brace, so that more members can follow; with more set, its opening
+ * brace becomes the comma that continues the members before it.
  */
 static int
-record_append(const struct context *c, const json_t *item, size_t index,
+dump_open(const json_t *v, int more, struct buf *out)
+{
+	size_t at = out->len;
+
+	if (dump(v, out) == -1)
+		return -1;
+	if (more)
+		out->data[at] = ',';
+	out->len--;
+	return 0;
+}
+
+/*
+ * head_append: the head's members (see struct context) to out; -1 with
+ * errno as dump's.
+ */
+static int
+head_append(struct context *c, struct buf *out)
+{
+	json_t *head;
+	int rc;
+
+	if (c->head_len > 0) {
+		if (buf_reserve(out, c->head_len) == NULL)
+			return -1;
+		memcpy(out->data + out->len, out->data + c->head_at,
+		    c->head_len);
+		out->len += c->head_len;
+		return 0;
+	}
+	if ((head = json_object()) == NULL || set_head(c, head) == -1) {
+		json_decref(head);
+		errno = ENOMEM;
+		return -1;
+	}
+	c->head_at = out->len;
+	rc = dump_open(head, 0, out);
+	c->head_len = out->len - c->head_at;
+	json_decref(head);
+	return rc;
+}
+
+/* context_append: ,"context":{...} to out */
+static int
+context_append(const struct context *c, struct buf *out)
+{
+	static const char name[] = ",\"context\":";
+
+	if (buf_append(out, name, sizeof(name) - 1) == -1)
+		return -1;
+	if (c->context_len == 0)
+		return dump(c->context, out);
+	return buf_append(out, c->context_text, c->context_len);
+}
+
+/*
+ * Append the record of one item to out; item is NULL for an event
+ * without items, whose record carries the whole data.  The record is
+ * the head, then the members of its own (item, items, the normalised
+ * fields, key) as one object dumped with its braces cut, then context
+ * and data: jansson writes every value, in record order, and the bytes
+ * are those of the whole record dumped at once.  Names and values go in
+ * unchecked (the _nocheck calls): names are literals, and every string
+ * is valid UTF-8 already (the decoders check the body; the portal comes
+ * from the allow-list, the rest is ASCII made here).
+ */
+static int
+record_append(struct context *c, const json_t *item, size_t index,
     size_t count, struct buf *out, struct err *err)
 {
+	static const char data_name[] = ",\"data\":";
 	char key[KEY_HEX_SIZE];
-	json_t *data = (json_t *)(item != NULL ? item : c->data);
-	json_t *record;
+	const json_t *data = item != NULL ? item : c->data;
+	json_t *own;
 	int rc = -1;
 
-	if ((record = json_object()) == NULL || set_head(c, record) == -1 ||
+	if ((own = json_object()) == NULL ||
 	    (item != NULL &&
-		(json_object_set_new_nocheck(record, "item",
+		(json_object_set_new_nocheck(own, "item",
 		     json_integer(index)) ||
-		    json_object_set_new_nocheck(record, "items",
+		    json_object_set_new_nocheck(own, "items",
 			json_integer(count)))) ||
-	    (c->shape != NULL && set_fields(c, data, record) == -1) ||
+	    (c->shape != NULL && set_fields(c, data, own) == -1) ||
 	    key_finish(&c->key, item, key) == -1 ||
-	    json_object_set_new_nocheck(record, "key",
-		json_string_nocheck(key)) == -1 ||
-	    (item != NULL && c->context != NULL &&
-		json_object_set_nocheck(record, "context", c->context) ==
-		    -1) ||
-	    (data != NULL &&
-		json_object_set_nocheck(record, "data", data) == -1)) {
+	    json_object_set_new_nocheck(own, "key",
+		json_string_nocheck(key)) == -1) {
 		err_set(err, ERR_INTERNAL, "out of memory building a record");
 		goto fail;
 	}
-	if (dump_line(record, out) == -1) {
+	if (head_append(c, out) == -1 || dump_open(own, 1, out) == -1 ||
+	    (item != NULL && c->context != NULL &&
+		context_append(c, out) == -1) ||
+	    (data != NULL &&
+		(buf_append(out, data_name, sizeof(data_name) - 1) == -1 ||
+		    dump(data, out) == -1)) ||
+	    buf_append(out, "}\n", 2) == -1) {
 		if (errno == E2BIG)
 			err_set(err, ERR_LIMIT_EXCEEDED,
 			    "limit=records max=%zu", out->max);
@@ -383,7 +457,7 @@ record_append(const struct context *c, const json_t *item, size_t index,
 	}
 	rc = 0;
 fail:
-	json_decref(record);
+	json_decref(own);
 	return rc;
 }
 
@@ -431,15 +505,41 @@ context_make(const json_t *data, const char *items_key, json_t **out)
 	return 0;
 }
 
-/* json_dump_callback's sink: counts, and stops past LIMIT_CONTEXT. */
+/*
+ * json_dump_callback's sink: the context's text into context_text;
+ * stops past LIMIT_CONTEXT bytes, context_len then above it.
+ */
 static int
-count_context(const char *buffer, size_t size, void *n)
+keep_context(const char *buffer, size_t size, void *arg)
 {
-	(void)buffer;
-	*(size_t *)n += size;
-	return *(size_t *)n > LIMIT_CONTEXT ? -1 : 0;
+	struct context *c = arg;
+
+	/* jansson may call again after a refusal: context_len stays past */
+	if (c->context_len > LIMIT_CONTEXT ||
+	    size > LIMIT_CONTEXT - c->context_len) {
+		c->context_len = LIMIT_CONTEXT + 1;
+		return -1;
+	}
+	memcpy(c->context_text + c->context_len, buffer, size);
+	c->context_len += size;
+	return 0;
 }
 
+/* digits: the width last decimal digits of n into s; returns the end */
+static char *
+digits(char *s, long n, int width)
+{
+	int i;
+
+	for (i = width - 1; i >= 0; i--, n /= 10)
+		s[i] = (char)('0' + n % 10);
+	return s + width;
+}
+
+/*
+ * The arrival time as 2006-01-02T15:04:05.000000Z (size >= 28).  Written
+ * by hand: strftime and snprintf cost more than the rest of the head.
+ */
 static void
 format_received(const struct timespec *t, char *s, size_t size)
 {
@@ -447,8 +547,26 @@ format_received(const struct timespec *t, char *s, size_t size)
 	size_t n;
 
 	gmtime_r(&t->tv_sec, &tm);
-	n = strftime(s, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(s + n, size - n, ".%06ldZ", t->tv_nsec / 1000);
+	if (tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) {
+		n = strftime(s, size, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(s + n, size - n, ".%06ldZ", t->tv_nsec / 1000);
+		return;
+	}
+	s = digits(s, tm.tm_year + 1900L, 4);
+	*s++ = '-';
+	s = digits(s, tm.tm_mon + 1L, 2);
+	*s++ = '-';
+	s = digits(s, tm.tm_mday, 2);
+	*s++ = 'T';
+	s = digits(s, tm.tm_hour, 2);
+	*s++ = ':';
+	s = digits(s, tm.tm_min, 2);
+	*s++ = ':';
+	s = digits(s, tm.tm_sec, 2);
+	*s++ = '.';
+	s = digits(s, t->tv_nsec / 1000, 6);
+	*s++ = 'Z';
+	*s = '\0';
 }
 
 int
@@ -460,7 +578,7 @@ event_records(const json_t *body, const char *portal,
 	char event[LIMIT_EVENT + 1];
 	const json_t *items = NULL;
 	const char *name;
-	size_t i, n = 0, size = 0;
+	size_t i, n = 0;
 	int rc = -1;
 
 	name = json_string_value(json_object_get(body, "event"));
@@ -491,9 +609,9 @@ event_records(const json_t *body, const char *portal,
 		return err_set(err, ERR_INTERNAL, "out of memory for context");
 	/* every item's record copies the context: bounded when there are two */
 	if (n > 1 && c.context != NULL &&
-	    json_dump_callback(c.context, count_context, &size,
+	    json_dump_callback(c.context, keep_context, &c,
 		JSON_COMPACT) == -1) {
-		if (size > LIMIT_CONTEXT)
+		if (c.context_len > LIMIT_CONTEXT)
 			err_set(err, ERR_LIMIT_EXCEEDED, "limit=context max=%d",
 			    LIMIT_CONTEXT);
 		else

@@ -29,7 +29,7 @@ records_of(const char *body, size_t len, enum media media, const char *portal,
 	struct buf out;
 	json_t *root, *list, *rec;
 	size_t n = 0;
-	char *line, *save = NULL;
+	char *line, *save = NULL, *dumped;
 
 	ck_assert_int_eq(decode_body(media, body, len, &root, &err), 0);
 	buf_init(&out, max);
@@ -43,6 +43,10 @@ records_of(const char *body, size_t len, enum media media, const char *portal,
 	     line = strtok_r(NULL, "\n", &save)) {
 		rec = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
 		ck_assert_msg(rec != NULL, "record is not JSON: %s", line);
+		/* spliced from parts, a record is still jansson's dump */
+		dumped = json_dumps(rec, JSON_COMPACT);
+		ck_assert_str_eq(dumped, line);
+		free(dumped);
 		json_array_append_new(list, rec);
 	}
 	ck_assert_uint_eq(json_array_size(list), n);
@@ -912,6 +916,43 @@ START_TEST(record_head)
 }
 END_TEST
 
+/* received is written as strftime and snprintf would write it */
+START_TEST(received_format)
+{
+	static const struct timespec when[] = { { 0, 0 }, { 59, 999999999 },
+		{ 951782400, 1000 },	    /* 2000-02-29 */
+		{ 2147483647, 999999 },	    /* the 32-bit end */
+		{ 4102444799, 500000000 },  /* 2099-12-31T23:59:59 */
+		{ 253402300799, 999999999 } /* 9999-12-31T23:59:59 */ };
+	static const char body[] = "event=ONAPPTEST";
+	char want[40];
+	struct err err;
+	struct buf out;
+	struct tm tm;
+	json_t *root, *rec;
+	size_t i, n, k;
+
+	for (i = 0; i < sizeof(when) / sizeof(when[0]); i++) {
+		gmtime_r(&when[i].tv_sec, &tm);
+		k = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + k, sizeof(want) - k, ".%06ldZ",
+		    when[i].tv_nsec / 1000);
+		ck_assert_int_eq(decode_body(MEDIA_FORM, body,
+		    sizeof(body) - 1, &root, &err), 0);
+		buf_init(&out, 1 << 16);
+		n = 0;
+		ck_assert_int_eq(event_records(root, PORTAL_A, &when[i], &out,
+		    &n, &err), 0);
+		rec = json_loads(out.data, 0, NULL);
+		ck_assert_str_eq(json_string_value(json_object_get(rec,
+		    "received")), want);
+		json_decref(rec);
+		json_decref(root);
+		buf_free(&out);
+	}
+}
+END_TEST
+
 static Suite *
 event_suite(void)
 {
@@ -924,6 +965,7 @@ event_suite(void)
 	tcase_add_loop_test(core, no_secret_in_any_record, 0, n);
 	tcase_add_loop_test(core, form_and_json_agree, 0, n);
 	tcase_add_test(core, key_order);
+	tcase_add_test(core, received_format);
 	tcase_add_test(core, data_kept_auth_dropped);
 	tcase_add_test(core, key_identity);
 	tcase_add_test(core, key_differs_by_portal);
