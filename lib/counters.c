@@ -428,17 +428,24 @@ try_map(struct counters *k, int writable, struct stat *st, struct err *err)
 /*
  * Make a fresh file at k->path, built beside it and renamed over it;
  * like (may be NULL) is the file it replaces, whose owner, group and
- * mode it takes.  The caller holds the directory's lock.
+ * mode it takes.  With none, a file made by root goes to dir's owner
+ * and group (dir is the state directory's stat), so that the responder
+ * running as that owner can count: b24hookctl stats --reset runs as
+ * root.  The caller holds the directory's lock.
  */
 static int
-make_file(const char *path, const struct stat *like, struct err *err)
+make_file(const char *path, const struct stat *like, const struct stat *dir,
+    struct err *err)
 {
+	const struct stat *owner = like;
 	char tmp[PATH_MAX + 32];
 	struct counters_file *f;
 	struct stat st;
 	int fd, r, c;
 	void *map;
 
+	if (owner == NULL && geteuid() == 0)
+		owner = dir;
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
 		return err_set(err, ERR_CONFIG, "counters path too long");
 	/* under the lock, a file of this name is a killed maker's */
@@ -447,9 +454,9 @@ make_file(const char *path, const struct stat *like, struct err *err)
 	    COUNTERS_MODE);
 	if (fd == -1)
 		return err_errno(err, ERR_CONFIG, errno, "counters create");
-	if (like != NULL && fstat(fd, &st) == 0 &&
-	    (like->st_uid != st.st_uid || like->st_gid != st.st_gid) &&
-	    fchown(fd, like->st_uid, like->st_gid) == -1) {
+	if (owner != NULL && fstat(fd, &st) == 0 &&
+	    (owner->st_uid != st.st_uid || owner->st_gid != st.st_gid) &&
+	    fchown(fd, owner->st_uid, owner->st_gid) == -1) {
 		r = err_errno(err, ERR_CONFIG, errno, "counters fchown");
 		goto fail;
 	}
@@ -515,7 +522,7 @@ open_rw(struct counters *k, const char *dir, int fresh,
     struct counters_file **old, struct err *err)
 {
 	struct counters cur = {0};
-	struct stat st, like;
+	struct stat st, like, dirst;
 	int dfd, r, have_like;
 
 	counters_close(k);
@@ -548,7 +555,12 @@ open_rw(struct counters *k, const char *dir, int fresh,
 	if (!fresh && r == -1)
 		goto done; /* another version, or unusable: left alone */
 	have_like = lstat(k->path, &like) == 0 && S_ISREG(like.st_mode);
-	if ((r = make_file(k->path, have_like ? &like : NULL, err)) == 0) {
+	if (fstat(dfd, &dirst) == -1) {
+		r = err_errno(err, ERR_CONFIG, errno, "counters stat dir");
+		goto done;
+	}
+	if ((r = make_file(k->path, have_like ? &like : NULL, &dirst, err)) ==
+	    0) {
 		r = try_map(k, 1, &st, err) == FILE_MAPPED ? 0 : -1;
 		if (old != NULL) {
 			*old = cur.map;

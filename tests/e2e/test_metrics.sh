@@ -275,6 +275,12 @@ test_reset() {
 	    "$CTL_RC $(cat "$T/run/ctl.out")"
 	assert_eq "stats --reset: the file keeps its owner and mode" \
 	    "nobody 640" "$(stat -c '%U %a' "$STATE/counters")"
+	# as root, with no file yet: the state directory's owner gets it
+	install -d -o nobody -g nogroup -m 0750 "$T/state-new"
+	STATE=$T/state-new ctl stats --reset
+	assert_eq "stats --reset as root, no file yet: the directory's owner" \
+	    "0 nobody:nogroup" \
+	    "$CTL_RC $(stat -c '%U:%G' "$T/state-new/counters")"
 	# both workers had the old file mapped: each moves to the new one
 	for i in 1 2 3 4; do
 		accepted "B after the reset ($i)" 1 "$B" hook "$FORM" "$IN/b.form"
