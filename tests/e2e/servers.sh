@@ -175,7 +175,8 @@ tls_setup() {
 # workers); pids in SOCK.pid.  MAX_BODY: B24HOOK_MAX_BODY, the script's
 # default when empty or not given; ENROLL_DIR: B24HOOK_ENROLL_DIR
 # (enrollment on).  RESPONDER_STATE_DIR, when set: B24HOOK_STATE_DIR (the
-# counters), which the script passes on.
+# counters), which the script passes on.  RESPONDER_CONF: the script's
+# B24HOOK_CONF (none when unset: the host's /etc/b24hook is not read).
 responder_start() {
 	local -a more=()
 	[ -z "${5-}" ] || more=(B24HOOK_MAX_BODY="$5")
@@ -185,7 +186,7 @@ responder_start() {
 	env -i PATH="$PATH" SPAWN_SOCKET="$1" SPAWN_SOCKET_USER=www-data \
 	    SPAWN_USER=nobody SPAWN_GROUP=nogroup SPAWN_CHILDREN="${4:-2}" \
 	    SPAWN_PIDFILE="$1.pid" SPAWN_BIN="$BIN" \
-	    B24HOOK_ALLOWLIST="$3" B24HOOK_LOG_DIR="$2" "${more[@]}" \
+	    B24HOOK_CONF="${RESPONDER_CONF:-/dev/null}" B24HOOK_ALLOWLIST="$3" B24HOOK_LOG_DIR="$2" "${more[@]}" \
 	    sh "$DEPLOY/spawn-fcgi/b24hook-spawn" >"$T/run/spawn.out" 2>&1 ||
 	    return 1
 	track_pidfile "$1.pid"

@@ -326,6 +326,22 @@ test_other_version() {
 	    "$CTL_RC $(cat "$T/run/ctl.out")"
 }
 
+# b24hook-spawn reads the settings of /etc/b24hook/b24hook.conf, as the
+# systemd units do; the environment's own win.
+test_spawn_conf() {
+	local dir=$T/state-conf conf=$T/run/b24hook.conf
+	install -d -o nobody -g nogroup -m 0750 "$dir"
+	printf '%s\n' '# a comment' "B24HOOK_STATE_DIR=\"$dir\"" \
+	    'B24HOOK_LOG_DIR=/nonexistent' 'PATH=/nonexistent' >"$conf"
+	SOCK=$T/run/conf.sock
+	RESPONDER_CONF=$conf check "a responder started with a conf file" \
+	    responder_start "$SOCK" "$LOGS" "$ALLOW" 1
+	post fcgi "$FORM" "$IN/b.form"
+	assert_eq "conf file: 200, a record in the environment's log dir" \
+	    "200 1" "$STATUS $RECORDS"
+	check "conf file: its B24HOOK_STATE_DIR counts" test -s "$dir/counters"
+}
+
 # A worker's counters file cut short under it: the count is lost, the
 # reply is not, the worker lives, and the file is made anew.
 test_cut_short() {
@@ -371,6 +387,7 @@ test_requests
 test_status
 test_exporter
 test_reset
+test_spawn_conf
 test_other_version
 test_cut_short
 check_no_secrets "no secret in logs, counters, metrics or captured output" "$T"
