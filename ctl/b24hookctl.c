@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <sodium.h>
 
@@ -476,6 +477,11 @@ main(int argc, char **argv)
 	umask(027); /* logs it creates are 0640, as the responder's */
 	if (sodium_init() < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
 		fputs("b24hookctl: libsodium failed to start\n", stderr);
+		return EXIT_FAILURE;
+	}
+	/* once, before anything else runs: libcurl's global state */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fputs("b24hookctl: libcurl failed to start\n", stderr);
 		return EXIT_FAILURE;
 	}
 	json_set_alloc_funcs(malloc, wiping_free);

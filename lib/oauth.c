@@ -61,8 +61,7 @@ oauth_app_info(const struct settings *s, const char *access_token,
 	buf_reset(answer);
 	answer->max = LIMIT_OAUTH_ANSWER;
 	buf_init(&u, LIMIT_URL + 3 * LIMIT_TOKEN + 32);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (c = curl_easy_init()) == NULL)
+	if ((c = curl_easy_init()) == NULL)
 		return err_set(err, ERR_INTERNAL, "app.info: libcurl failed "
 		    "to start");
 	if (url(c, s->oauth_url, access_token, &u) == -1) {

@@ -22,7 +22,8 @@
  * or -1 with ERR_STORAGE_UNAVAILABLE and why no answer came ("app.info:
  * Timeout was reached", "app.info: SSL peer certificate or SSH remote
  * key was not OK: ...", "app.info answer over 65536 bytes"), never the
- * URL's query.  An enroll_fetch (enroll.h).
+ * URL's query.  An enroll_fetch (enroll.h).  The program calls
+ * curl_global_init once before (curl_easy_init does it otherwise).
  */
 int oauth_app_info(const struct settings *s, const char *access_token,
     long *status, struct buf *answer, struct err *err);
