@@ -1,7 +1,8 @@
-# make bench: b24hook against a minimal libfcgi floor and PHP under
-# php-fpm behind nginx, per-request CGI through fcgiwrap against a minimal
-# C CGI, the in-process pipeline against PHP, callgrind instruction
-# counts and the worker's RSS over a sustained run (bench/README.md).
+# make bench: b24hook against a minimal libfcgi floor, that floor plus
+# b24hook's own system calls (floor_io) and PHP under php-fpm behind
+# nginx, per-request CGI through fcgiwrap against a minimal C CGI, the
+# in-process pipeline against PHP, callgrind instruction counts and the
+# worker's RSS over a sustained run (bench/README.md).
 # Installs what it needs (bench/packages.txt), builds into build/bench/.
 .PHONY: bench
 
@@ -10,10 +11,16 @@ BENCH_ROUNDS ?= 3
 BENCH_SUSTAIN ?= 1000000
 BENCH_INPROC_SECONDS ?= 1
 
-BENCH_BIN = build/bench/floor build/bench/floor_cgi build/bench/pipeline \
-	build/bench/b24hook-static
+BENCH_BIN = build/bench/floor build/bench/floor_io build/bench/floor_cgi \
+	build/bench/pipeline build/bench/b24hook-static
 
 build/bench/floor: bench/floor.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(B24_CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(FCGI_LIBS)
+
+# floor_io takes b24hook's stop signals and file modes from lib/sink.h
+build/bench/floor_io: bench/floor_io.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(B24_CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(FCGI_LIBS)
