@@ -1,3 +1,4 @@
+#include <endian.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,9 @@
 
 /* bytes: BLAKE2b output; 128 bits keep accidental collisions out of reach */
 #define KEY_BYTES 16
+
+/* bytes: a tag, its letter then a count or length, little-endian */
+#define TAG_SIZE 9
 
 /*
  * The canonical encoding is type-length-value, so no two different trees
@@ -45,16 +49,19 @@ put_bytes(struct hasher *h, const void *p, size_t len)
 	h->len += len;
 }
 
+/* A tag is stored whole, not bytewise: a key puts one per value. */
 static void
 put_tag(struct hasher *h, char tag, uint64_t n)
 {
-	unsigned char b[9];
-	int i;
+	unsigned char *b;
 
+	if (sizeof(h->buf) - h->len < TAG_SIZE)
+		flush(h);
+	b = h->buf + h->len;
 	b[0] = (unsigned char)tag;
-	for (i = 0; i < 8; i++)
-		b[1 + i] = (unsigned char)(n >> (8 * i));
-	put_bytes(h, b, sizeof(b));
+	n = htole64(n);
+	memcpy(b + 1, &n, sizeof(n));
+	h->len += TAG_SIZE;
 }
 
 static void
@@ -62,6 +69,25 @@ put_string(struct hasher *h, const char *s, size_t len)
 {
 	put_tag(h, 's', len);
 	put_bytes(h, s, len);
+}
+
+/*
+ * put_integer: v in decimal, as "%" JSON_INTEGER_FORMAT prints it; a key
+ * with numbers in it is made without stdio.
+ */
+static void
+put_integer(struct hasher *h, json_int_t v)
+{
+	char num[24], *p = num + sizeof(num);
+	/* the magnitude as unsigned: -INT64_MIN does not fit json_int_t */
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	put_string(h, p, (size_t)(num + sizeof(num) - p));
 }
 
 /* Scalars as the wire carries them: PHP's http_build_query stringifies. */
@@ -76,23 +102,22 @@ put_scalar(struct hasher *h, const json_t *v)
 		put_string(h, json_string_value(v), json_string_length(v));
 		return;
 	case JSON_INTEGER:
-		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(v));
-		break;
+		put_integer(h, json_integer_value(v));
+		return;
 	case JSON_REAL:
 		n = snprintf(num, sizeof(num), "%.17g", json_real_value(v));
-		break;
+		put_string(h, num, (size_t)n);
+		return;
 	case JSON_TRUE:
-		n = snprintf(num, sizeof(num), "1");
-		break;
+		put_string(h, "1", 1);
+		return;
 	case JSON_FALSE:
-		n = snprintf(num, sizeof(num), "0");
-		break;
+		put_string(h, "0", 1);
+		return;
 	default:
 		put_tag(h, 'n', 0);
 		return;
 	}
-	put_string(h, num, (size_t)n);
 }
 
 /* An object's member, for sorting by key. */
@@ -108,6 +133,25 @@ by_key(const void *a, const void *b)
 	    ((const struct member *)b)->key);
 }
 
+/*
+ * sort_members: m in key order, by insertion: for an object of at most
+ * SMALL_OBJECT members it costs less than qsort's indirect call per
+ * comparison.  Keys are unique, so any sort gives the one order.
+ */
+static void
+sort_members(struct member *m, size_t n)
+{
+	struct member t;
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		t = m[i];
+		for (j = i; j > 0 && strcmp(m[j - 1].key, t.key) > 0; j--)
+			m[j] = m[j - 1];
+		m[j] = t;
+	}
+}
+
 /* members on the stack; larger objects are sorted in allocated memory */
 #define SMALL_OBJECT 32
 
@@ -119,18 +163,26 @@ put_object(struct hasher *h, const json_t *o, const char *skip)
 {
 	struct member small[SMALL_OBJECT], *m = small;
 	const char *k;
-	json_t *v;
+	void *it;
 	size_t n = 0, i;
 
 	if (json_object_size(o) > SMALL_OBJECT &&
 	    (m = calloc(json_object_size(o), sizeof(*m))) == NULL)
 		return -1;
-	json_object_foreach((json_t *)o, k, v)
+	/* by iterator: json_object_foreach finds it again from the key,
+	 * twice per member */
+	for (it = json_object_iter((json_t *)o); it != NULL;
+	     it = json_object_iter_next((json_t *)o, it)) {
+		k = json_object_iter_key(it);
 		if (skip == NULL || strcmp(k, skip) != 0) {
 			m[n].key = k;
-			m[n++].value = v;
+			m[n++].value = json_object_iter_value(it);
 		}
-	qsort(m, n, sizeof(*m), by_key);
+	}
+	if (m == small)
+		sort_members(m, n);
+	else
+		qsort(m, n, sizeof(*m), by_key);
 	put_tag(h, 'o', n);
 	for (i = 0; i < n; i++) {
 		put_string(h, m[i].key, strlen(m[i].key));
@@ -187,9 +239,11 @@ int
 key_finish(const struct key_context *ctx, const json_t *item,
     char hex[KEY_HEX_SIZE])
 {
+	static const char digits[] = "0123456789abcdef";
 	crypto_generichash_state st = ctx->state;
 	struct hasher h;
 	unsigned char out[KEY_BYTES];
+	size_t i;
 
 	h.st = &st;
 	h.len = 0;
@@ -197,6 +251,11 @@ key_finish(const struct key_context *ctx, const json_t *item,
 		return -1;
 	flush(&h);
 	crypto_generichash_final(&st, out, sizeof(out));
-	sodium_bin2hex(hex, KEY_HEX_SIZE, out, sizeof(out));
+	/* a table, not sodium_bin2hex's constant time: a key is no secret */
+	for (i = 0; i < sizeof(out); i++) {
+		hex[2 * i] = digits[out[i] >> 4];
+		hex[2 * i + 1] = digits[out[i] & 0xf];
+	}
+	hex[2 * sizeof(out)] = '\0';
 	return 0;
 }

@@ -197,8 +197,14 @@ append(struct sink_slot *slot, const char *dir, const char *lockpath,
 	/* the size under the lock, so no other append can follow it */
 	if (fstat(fd, &st) == -1)
 		return err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "fstat");
-	if (heal(fd, slot->readable, &st.st_size, err) == -1)
+	/*
+	 * At the size this slot's last append left, the log still ends in
+	 * that append's '\n' (sink.h says why): the read is spared.
+	 */
+	if (st.st_size != slot->end &&
+	    heal(fd, slot->readable, &st.st_size, err) == -1)
 		return -1;
+	slot->end = -1;
 	if (fileio_write_all(fd, buf, len) == -1) {
 		err_errno(err, ERR_STORAGE_UNAVAILABLE, errno, "write");
 		goto fail;
@@ -219,6 +225,8 @@ append(struct sink_slot *slot, const char *dir, const char *lockpath,
 		}
 		slot->unsynced = 0;
 	}
+	if (len > 0 && buf[len - 1] == '\n')
+		slot->end = st.st_size + (off_t)len;
 	return 0;
 fail:
 	cut(fd, st.st_size, err);
@@ -300,6 +308,7 @@ open_log(const char *path, struct sink_slot *slot, struct err *err)
 	slot->readable = readable;
 	slot->st = st;
 	slot->unsynced = created;
+	slot->end = -1;
 	return 0;
 fail:
 	close(fd);
@@ -369,24 +378,48 @@ vacant(struct sink *sink)
 	return lru;
 }
 
+/*
+ * log_paths: "dir/portal.jsonl" into path and "dir/.portal.lock" into
+ * lockpath, PATH_MAX bytes each; portal is n bytes.  Both are as long
+ * (".NAME.lock" against "NAME.jsonl").  Copied, not printed: every
+ * append builds them.  -1 when they do not fit.
+ */
+static int
+log_paths(const char *dir, const char *portal, size_t n, char *path,
+    char *lockpath)
+{
+	static const char log_suffix[] = ".jsonl", lock_suffix[] = ".lock";
+	size_t d = strlen(dir);
+
+	/* d, '/', n, the suffix and its NUL */
+	if (d >= PATH_MAX || n >= PATH_MAX ||
+	    d + 1 + n + sizeof(log_suffix) > PATH_MAX)
+		return -1;
+	memcpy(path, dir, d);
+	path[d] = '/';
+	memcpy(path + d + 1, portal, n);
+	memcpy(path + d + 1 + n, log_suffix, sizeof(log_suffix));
+	memcpy(lockpath, dir, d);
+	lockpath[d] = '/';
+	lockpath[d + 1] = '.';
+	memcpy(lockpath + d + 2, portal, n);
+	memcpy(lockpath + d + 2 + n, lock_suffix, sizeof(lock_suffix));
+	return 0;
+}
+
 int
 sink_append(struct sink *sink, const char *dir, const char *portal,
     const char *buf, size_t len, int sync, struct err *err)
 {
 	char path[PATH_MAX], lockpath[PATH_MAX];
 	struct sink_slot *slot, fresh;
-	int n;
+	size_t n;
 
 	if (portal == NULL ||
 	    !allowlist_valid_member_id(
-	        portal, strnlen(portal, LIMIT_MEMBER_ID + 1)))
+	        portal, n = strnlen(portal, LIMIT_MEMBER_ID + 1)))
 		return err_set(err, ERR_CONFIG, "invalid portal name");
-	n = snprintf(path, sizeof(path), "%s/%s.jsonl", dir, portal);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return err_set(err, ERR_CONFIG, "log path too long");
-	/* as long as path: ".NAME.lock" against "NAME.jsonl" */
-	n = snprintf(lockpath, sizeof(lockpath), "%s/.%s.lock", dir, portal);
-	if (n < 0 || (size_t)n >= sizeof(lockpath))
+	if (log_paths(dir, portal, n, path, lockpath) == -1)
 		return err_set(err, ERR_CONFIG, "log path too long");
 	/* renamed away, deleted, replaced, chmod'ed: open the name again */
 	if ((slot = kept(sink, path)) != NULL && !current(slot)) {

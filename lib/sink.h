@@ -47,6 +47,9 @@ struct sink_slot {
 	 * inode, mode or owner, fd is closed and the name opened again */
 	struct stat st;
 	int unsynced; /* 1: created by this slot's open, dir not yet synced */
+	/* the log's size after this slot's last append, whose bytes ended
+	 * in '\n'; -1 when unknown (none yet, or they did not end so) */
+	off_t end;
 	/* "dir/.portal.lock", O_RDONLY|O_CLOEXEC, what flock() takes; -1
 	 * while none is open.  lockdev and lockino name its file, checked
 	 * against the name once locked. */
@@ -115,7 +118,13 @@ struct sink {
  * its size before the append so no partial line remains.
  * A log that does not end in '\n' (its writer was killed inside write(),
  * which Linux may stop part way) is first cut back to its last whole
- * line, when the file can be read.
+ * line, when the file can be read.  Its last byte is read unless the
+ * log's size under the lock is where this sink's last append to it left
+ * it, that append's bytes ending in '\n': another writer's append, torn
+ * or not, only adds past that point and a cut goes back no further, so
+ * the log is there without that '\n' at its end only after a truncation
+ * below it and as many bytes written again, or a write in place, which
+ * no writer of b24hook's does (logrotate renames, docs/limits.md).
  * With sync non-zero it calls fdatasync before returning 0; a failing
  * fdatasync also cuts the file back and fails.  Then, still with sync
  * and under the lock, when the log's name may not be durable yet (the

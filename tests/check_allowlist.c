@@ -525,6 +525,25 @@ START_TEST(test_limit_label)
 }
 END_TEST
 
+/* Every byte value against [A-Za-z0-9_-], alone and after a valid one. */
+START_TEST(test_member_id_bytes)
+{
+	char id[2] = { 'a', 0 };
+	int c, want;
+
+	for (c = 0; c < 256; c++) {
+		want = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-';
+		id[1] = (char)c;
+		ck_assert_msg(allowlist_valid_member_id(id + 1, 1) == want,
+		    "byte %d", c);
+		ck_assert_msg(allowlist_valid_member_id(id, 2) == want,
+		    "byte %d", c);
+	}
+	ck_assert(!allowlist_valid_member_id(id, 0));
+}
+END_TEST
+
 START_TEST(test_limit_member_id)
 {
 	char id[LIMIT_MEMBER_ID + 2], text[LIMIT_MEMBER_ID + 16];
@@ -632,6 +651,7 @@ allowlist_suite(void)
 	suite_add_tcase(s, core);
 
 	tcase_add_checked_fixture(limits, tmpdir_setup, tmpdir_teardown);
+	tcase_add_test(limits, test_member_id_bytes);
 	tcase_add_test(limits, test_limit_member_id);
 	tcase_add_test(limits, test_limit_token);
 	tcase_add_test(limits, test_limit_line);

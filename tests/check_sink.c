@@ -630,18 +630,86 @@ START_TEST(test_heal)
 }
 END_TEST
 
-/* A kept log torn by another writer meanwhile: healed under the lock. */
-START_TEST(test_heal_kept)
+/* write_raw: append s to tmpdir/p.jsonl as a writer without the sink */
+static void
+write_raw(const char *s)
 {
 	int fd;
 
-	assert_ok(tmpdir, "p", "a\n", 0);
 	ck_assert_int_ne(fd = open(tmp("p.jsonl"), O_WRONLY | O_APPEND), -1);
-	ck_assert_int_eq(write(fd, "part", 4), 4);
+	ck_assert_int_eq(write(fd, s, strlen(s)), (ssize_t)strlen(s));
 	close(fd);
+}
+
+/* A kept log torn by another writer meanwhile: healed under the lock. */
+START_TEST(test_heal_kept)
+{
+	assert_ok(tmpdir, "p", "a\n", 0);
+	write_raw("part");
 	assert_ok(tmpdir, "p", "next\n", 0);
 	assert_content(tmp("p.jsonl"), "a\nnext\n");
 	ck_assert_int_eq(fds_on(tmp("p.jsonl")), 1);
+}
+END_TEST
+
+/*
+ * Between two appends of a kept log, another worker's whole line and
+ * then a torn one: the torn one is cut, the whole one kept.
+ */
+START_TEST(test_heal_after_other)
+{
+	static struct sink other;
+	struct err err;
+
+	assert_ok(tmpdir, "p", "a\n", 0);
+	ck_assert_int_eq(
+	    sink_append(&other, tmpdir, "p", "b\n", 2, 0, &err), 0);
+	write_raw("part");
+	assert_ok(tmpdir, "p", "next\n", 0);
+	assert_content(tmp("p.jsonl"), "a\nb\nnext\n");
+	/* and the other worker's next append, after this one's */
+	write_raw("torn");
+	ck_assert_int_eq(
+	    sink_append(&other, tmpdir, "p", "c\n", 2, 0, &err), 0);
+	assert_content(tmp("p.jsonl"), "a\nb\nnext\nc\n");
+	sink_close(&other);
+}
+END_TEST
+
+/*
+ * A kept log truncated between two appends (copytruncate, an operator),
+ * then torn by another writer: cut back all the same.
+ */
+START_TEST(test_heal_truncated)
+{
+	assert_ok(tmpdir, "p", "aaaa\nbbbb\n", 0);
+	ck_assert_int_eq(truncate(tmp("p.jsonl"), 7), 0);
+	assert_ok(tmpdir, "p", "next\n", 0);
+	assert_content(tmp("p.jsonl"), "aaaa\nnext\n");
+
+	/* torn shorter than what this sink left */
+	ck_assert_int_eq(truncate(tmp("p.jsonl"), 0), 0);
+	write_raw("part");
+	assert_ok(tmpdir, "p", "x\n", 0);
+	assert_content(tmp("p.jsonl"), "x\n");
+
+	/* torn longer than what this sink left */
+	ck_assert_int_eq(truncate(tmp("p.jsonl"), 0), 0);
+	write_raw("a\nlonger");
+	assert_ok(tmpdir, "p", "y\n", 0);
+	assert_content(tmp("p.jsonl"), "a\ny\n");
+}
+END_TEST
+
+/*
+ * An append of bytes that do not end in '\n' is a torn tail to the next
+ * append, as another writer's would be.
+ */
+START_TEST(test_heal_own_tail)
+{
+	assert_ok(tmpdir, "p", "whole\npart", 0);
+	assert_ok(tmpdir, "p", "next\n", 0);
+	assert_content(tmp("p.jsonl"), "whole\nnext\n");
 }
 END_TEST
 
@@ -1191,6 +1259,9 @@ sink_suite(void)
 	tcase_add_test(core, test_rollback);
 	tcase_add_loop_test(core, test_heal, 0, sizeof(torn) / sizeof(torn[0]));
 	tcase_add_test(core, test_heal_kept);
+	tcase_add_test(core, test_heal_after_other);
+	tcase_add_test(core, test_heal_truncated);
+	tcase_add_test(core, test_heal_own_tail);
 	tcase_add_test(core, test_heal_long);
 	tcase_add_test(core, test_killed_writer);
 	tcase_add_test(core, test_concurrent);
