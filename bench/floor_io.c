@@ -11,8 +11,8 @@
  *	lstat		the log: does its name still name the kept file
  *	flock		LOCK_EX|LOCK_NB on the lock file DIR/.MEMBER.lock
  *	lstat		the lock file: is it still the one locked
- *	fstat		the log's size under the lock
- *	pread		the log's last byte (a torn line would be cut)
+ *	fstat		the log's size under the lock (where its last
+ *			append left it: no read of the tail, sink.h)
  *	write		every record of the request, in one write
  *	flock		LOCK_UN
  *	rt_sigprocmask	the mask restored once the reply is sent
@@ -174,7 +174,6 @@ static int
 append(struct body *b)
 {
 	struct stat st;
-	char last;
 
 	if (b->fd != -1 && (lstat(b->path, &st) == -1 || !same(&st, &b->st)))
 		forget(b);
@@ -198,7 +197,6 @@ append(struct body *b)
 			goto fail;
 	}
 	if (fstat(b->fd, &st) == -1 ||
-	    (st.st_size > 0 && pread(b->fd, &last, 1, st.st_size - 1) != 1) ||
 	    write(b->fd, b->records, b->bytes) != (ssize_t)b->bytes ||
 	    flock(b->lockfd, LOCK_UN) == -1)
 		goto fail;
