@@ -69,6 +69,9 @@ build/tests/check_%: build/tests/check_%.o build/tests/testutil.o \
     build/libb24hook.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CHECK_LIBS)
 
+# the decoders' parity (tests/parity.h), shared with the fuzzers
+build/tests/check_decode: build/tests/parity.o
+
 # b24hook with a reference leaked in every request, for the arena's
 # count of blocks not freed (tests/e2e/test_arena.sh)
 build/tests/leak/request.o: lib/request.c $(wildcard lib/*.h)

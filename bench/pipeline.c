@@ -1,8 +1,9 @@
 /*
  * The in-process benchmark: b24hook's pipeline without I/O, on the real
- * library (build/libb24hook.a) -- decode -> verify -> normalise ->
- * serialise, as request_process does, with the allow-list parsed once
- * and the records serialised into a buffer instead of the sink.
+ * library (build/libb24hook.a) -- decode (the tokens into their slots)
+ * -> verify -> normalise -> serialise, as request_process does, with the
+ * allow-list parsed once and the records serialised into a buffer
+ * instead of the sink.
  *
  *	pipeline -t SECONDS ALLOWLIST BODY...
  *		per body: "name events_per_s ns_per_event records", the
@@ -43,7 +44,8 @@ struct body {
 static size_t
 pipeline(const struct allowlist *list, const struct body *b, struct buf *out)
 {
-	const json_t *auth, *token;
+	struct auth_secrets secrets = { 0 };
+	const struct auth_slot *token = &secrets.slot[AUTH_APPLICATION_TOKEN];
 	const char *member_id, *portal;
 	struct timespec now;
 	struct err err;
@@ -51,18 +53,19 @@ pipeline(const struct allowlist *list, const struct body *b, struct buf *out)
 	size_t n = 0;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (decode_body(MEDIA_FORM, b->text, b->len, &root, &err) == -1)
+	if (decode_body(MEDIA_FORM, b->text, b->len, &root, &secrets, &err) ==
+	    -1)
 		return 0;
-	auth = json_object_get(root, "auth");
-	member_id = json_string_value(json_object_get(auth, "member_id"));
-	token = json_object_get(auth, "application_token");
+	member_id = json_string_value(
+	    json_object_get(json_object_get(root, "auth"), "member_id"));
 	if (json_is_string(json_object_get(root, "event")) &&
-	    member_id != NULL && json_is_string(token) &&
-	    allowlist_check(list, member_id, json_string_value(token),
-		json_string_length(token), &portal) == ALLOWLIST_OK &&
+	    member_id != NULL && token->len > 0 &&
+	    allowlist_check(list, member_id, token->value, token->len,
+		&portal) == ALLOWLIST_OK &&
 	    event_records(root, portal, &now, out, &n, &err) == -1)
 		n = 0;
 	json_decref(root);
+	secrets_clear(&secrets);
 	buf_reset(out);
 	return n;
 }

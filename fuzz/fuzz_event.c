@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: the event normaliser, event_records (event.h), fed
- * what the decoders make of the input (JSON when it starts with '{',
- * a form otherwise), record keys (key.c) included.  A success appends
+ * the tree the decoders make of the input as the responder has them make
+ * it, its secrets taken out (JSON when it starts with '{', a form
+ * otherwise), record keys (key.c) included.  A success appends
  * exactly nrecords lines, each a JSON object carrying v, received, event,
  * member_id and key, and never an auth member, and each byte for byte
  * what jansson dumps of it.
@@ -63,13 +64,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct timespec received = { 1773759200, 123456000 };
 	enum media media = size > 0 && data[0] == '{' ? MEDIA_JSON : MEDIA_FORM;
+	struct auth_secrets secrets = { 0 };
 	struct err err = { 0 };
 	struct buf out;
 	size_t n = 0;
 	json_t *body;
 
-	if (decode_body(media, (const char *)data, size, &body, &err) == -1)
+	/* the tree as the responder decodes it: its tokens taken out */
+	if (decode_body(media, (const char *)data, size, &body, &secrets,
+		&err) == -1)
 		return 0;
+	secrets_clear(&secrets);
 	buf_init(&out, LIMIT_RECORDS(size));
 	if (event_records(body, PORTAL, &received, &out, &n, &err) == 0)
 		check_records(&out, n);

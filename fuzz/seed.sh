@@ -22,6 +22,12 @@ for enc in form:application/x-www-form-urlencoded json:application/json; do
 	done
 done
 
+# auth's secrets replaced every way PHP replaces a value (form.h)
+printf '%s' 'auth[0]=a&auth[application_token]=t&auth[application_token][x]=1&auth[refresh_token][x]=1&auth[refresh_token]=r&auth[client_endpoint]=c&auth=s&auth[access_token]=a&auth[]=b' \
+    >"$c/form/auth-replace"
+printf '%s' '{"auth":{"application_token":"t","access_token":1,"refresh_token":{"x":"r"},"client_endpoint":"c","server_endpoint":["s"]}}' \
+    >"$c/json/auth-members"
+
 # the request line variants a live server can produce
 f=$ev/ONAPPINSTALL.form
 printf 'REQUEST_METHOD=GET\n\n' >"$c/request/get"

@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -115,12 +116,48 @@ json_decode(const char *body, size_t len, json_t **out, struct err *err)
 	return 0;
 }
 
+/*
+ * json_secrets: the string members of root's auth that secrets_member
+ * names moved into their slots, or deleted (the endpoints).
+ */
+static int
+json_secrets(json_t *root, struct auth_secrets *secrets, struct err *err)
+{
+	json_t *auth = json_object_get(root, "auth"), *v;
+	const char *key;
+	void *tmp;
+	int member;
+
+	json_object_foreach_safe(auth, tmp, key, v)
+	{
+		if (!json_is_string(v) ||
+		    (member = secrets_member(key)) == AUTH_KEEP)
+			continue;
+		if (member != AUTH_DROP &&
+		    secrets_set(secrets, member, json_string_value(v),
+			json_string_length(v)) == -1)
+			return err_errno(err, ERR_INTERNAL, errno, "malloc");
+		json_object_del(auth, key);
+	}
+	return 0;
+}
+
 int
 decode_body(enum media media, const char *body, size_t len, json_t **out,
-    struct err *err)
+    struct auth_secrets *secrets, struct err *err)
 {
 	*out = NULL;
-	if (media == MEDIA_JSON)
-		return json_decode(body, len, out, err);
-	return form_decode(body, len, out, err);
+	if (media != MEDIA_JSON)
+		return form_decode(body, len, out, secrets, err);
+	if (secrets != NULL)
+		secrets_clear(secrets);
+	if (json_decode(body, len, out, err) == -1)
+		return -1;
+	if (secrets != NULL && json_secrets(*out, secrets, err) == -1) {
+		secrets_clear(secrets);
+		json_decref(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
 }

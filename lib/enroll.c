@@ -19,23 +19,43 @@
 /* bytes: one outcome's text, NUL included */
 #define OUTCOME_SIZE 320
 
-/* field: auth[key], a NUL-free string valid by ok(), into dst */
+/*
+ * value: auth[key], n bytes of s (NULL: none), a NUL-free string valid
+ * by ok(), into dst
+ */
 static int
-field(const json_t *auth, const char *key, int (*ok)(const char *, size_t),
-    char *dst, size_t size, struct err *err)
+value(const char *key, const char *s, size_t n,
+    int (*ok)(const char *, size_t), char *dst, size_t size, struct err *err)
 {
-	const json_t *v = json_object_get(auth, key);
-	const char *s = json_string_value(v);
-	size_t n;
-
 	if (s == NULL)
 		return err_set(err, ERR_FORBIDDEN, "claim has no auth[%s]", key);
-	n = json_string_length(v);
 	if (n >= size || strlen(s) != n || !ok(s, n))
 		return err_set(err, ERR_FORBIDDEN, "claim's auth[%s] malformed",
 		    key);
 	memcpy(dst, s, n + 1);
 	return 0;
+}
+
+/* field: auth[key] of the tree, as value() */
+static int
+field(const json_t *auth, const char *key, int (*ok)(const char *, size_t),
+    char *dst, size_t size, struct err *err)
+{
+	const json_t *v = json_object_get(auth, key);
+
+	return value(key, json_string_value(v), json_string_length(v), ok, dst,
+	    size, err);
+}
+
+/* secret: slot's token, as value() */
+static int
+secret(const struct auth_secrets *secrets, enum auth_secret slot, char *dst,
+    size_t size, struct err *err)
+{
+	const struct auth_slot *p = &secrets->slot[slot];
+
+	return value(secrets_name(slot), p->value, p->len,
+	    allowlist_valid_token, dst, size, err);
 }
 
 /* the body a claim keeps: root, its auth cut to what records read */
@@ -67,8 +87,9 @@ claim_body(const json_t *root)
 }
 
 int
-enroll_claim(const json_t *root, const struct timespec *received,
-    struct spool_entry *e, struct err *err)
+enroll_claim(const json_t *root, const struct auth_secrets *secrets,
+    const struct timespec *received, struct spool_entry *e,
+    struct err *err)
 {
 	const char *ev = json_string_value(json_object_get(root, "event"));
 	const json_t *auth = json_object_get(root, "auth");
@@ -85,10 +106,9 @@ enroll_claim(const json_t *root, const struct timespec *received,
 		sizeof(e->member_id), err) == -1 ||
 	    field(auth, "domain", spool_valid_domain, e->domain,
 		sizeof(e->domain), err) == -1 ||
-	    field(auth, "application_token", allowlist_valid_token,
-		e->application_token, sizeof(e->application_token),
-		err) == -1 ||
-	    field(auth, "access_token", allowlist_valid_token, e->access_token,
+	    secret(secrets, AUTH_APPLICATION_TOKEN, e->application_token,
+		sizeof(e->application_token), err) == -1 ||
+	    secret(secrets, AUTH_ACCESS_TOKEN, e->access_token,
 		sizeof(e->access_token), err) == -1) {
 		spool_entry_clear(e);
 		return -1;

@@ -35,21 +35,25 @@
 #include "buf.h"
 #include "errcode.h"
 #include "request.h"
+#include "secrets.h"
 #include "spool.h"
 
 /*
- * enroll_claim: is root (a decoded event the allow-list refused) a
- * claim?  Yes when its event is ONAPPINSTALL or ONAPPUPDATE (any case)
- * and auth holds member_id (allowlist_valid_member_id), domain
- * (spool_valid_domain), application_token and access_token
- * (allowlist_valid_token) as strings without NUL.  Then returns 0 with e
- * filled (no id yet: spool_add gives it), its body a copy of root whose
- * auth keeps only member_id, domain and user_id; release it with
- * spool_entry_clear.  Returns -1 when it is no claim (err says which
- * field, never a value), or when memory runs out (ERR_INTERNAL).
+ * enroll_claim: is root with its secrets (an event decoded with its
+ * tokens taken out, decode_body, that the allow-list refused) a claim?
+ * Yes when its event is ONAPPINSTALL or ONAPPUPDATE (any case), root's
+ * auth holds member_id (allowlist_valid_member_id) and domain
+ * (spool_valid_domain) as strings without NUL, and the slots
+ * application_token and access_token hold tokens
+ * (allowlist_valid_token).  Then returns 0 with e filled (no id yet:
+ * spool_add gives it), its tokens copied from the slots, its body a copy
+ * of root whose auth keeps only member_id, domain and user_id; release
+ * it with spool_entry_clear.  Returns -1 when it is no claim (err says
+ * which field, never a value), or when memory runs out (ERR_INTERNAL).
  */
-int enroll_claim(const json_t *root, const struct timespec *received,
-    struct spool_entry *e, struct err *err);
+int enroll_claim(const json_t *root, const struct auth_secrets *secrets,
+    const struct timespec *received, struct spool_entry *e,
+    struct err *err);
 
 /*
  * enroll_fetch: GET <s->oauth_url>/rest/app.info?auth=<access_token>,

@@ -219,16 +219,75 @@ struct path {
 	size_t depth;		   /* valid entries */
 };
 
+/* One decode's state besides the tree. */
+struct form {
+	struct path path;
+	struct auth_secrets *secrets; /* NULL: the whole tree */
+	/*
+	 * root's auth map had a member taken out: its key was no index, so
+	 * the map stays an object whatever keys are left (settle)
+	 */
+	int object;
+	/* bit 1 << member: auth[NAME] of that member may hold a map */
+	unsigned maps;
+};
+
+/*
+ * auth_pair: with secrets, what a pair named auth... does to the slots
+ * before it is inserted, and what becomes of its value: taken out of the
+ * tree (the member, as secrets_member says) or inserted (AUTH_KEEP).
+ */
+static int
+auth_pair(struct form *f, char **keys, size_t n)
+{
+	int member;
+
+	if (n == 1) {
+		/* a value replaces the auth map and all it held */
+		secrets_clear(f->secrets);
+		f->object = 0;
+		return AUTH_KEEP;
+	}
+	member = secrets_member(keys[1]);
+	if (n == 2 || member == AUTH_KEEP)
+		return member;
+	/* a map at auth[NAME] replaces the value in NAME's slot */
+	f->maps |= 1u << member;
+	if (member != AUTH_DROP)
+		secrets_drop(f->secrets, member);
+	return AUTH_KEEP;
+}
+
+/*
+ * take: the value of auth[key] taken out of the tree (auth) into
+ * member's slot, or nowhere (AUTH_DROP); a map the tree holds there
+ * goes, as a value put there would replace it.
+ */
+static int
+take(json_t *auth, const char *key, int member, const char *val,
+    size_t vlen, struct form *f, struct err *err)
+{
+	if (f->maps & (1u << member))
+		json_object_del(auth, key);
+	f->object = 1;
+	if (member != AUTH_DROP &&
+	    secrets_set(f->secrets, member, val, vlen) == -1)
+		return err_errno(err, ERR_INTERNAL, errno, "malloc");
+	return 0;
+}
+
 /*
  * insert: store value under the path keys[0..n-1] (split from name, dn
  * bytes), creating maps on the way and replacing a scalar that stands
- * where a map must go; path is the previous pair's, and becomes this
- * one's.
+ * where a map must go, or take() it when member is not AUTH_KEEP;
+ * f->path is the previous pair's, and becomes this one's.
  */
 static int
 insert(json_t *map, char *name, size_t dn, char **keys, size_t n,
-    const char *val, size_t vlen, struct path *path, struct err *err)
+    const char *val, size_t vlen, int member, struct form *f,
+    struct err *err)
 {
+	struct path *path = &f->path;
 	char index[INDEX_SIZE];
 	const char *key;
 	json_t *child;
@@ -265,6 +324,8 @@ insert(json_t *map, char *name, size_t dn, char **keys, size_t n,
 	memcpy(path->name, name, dn + 1);
 	for (i = 0; i < depth; i++)
 		path->keys[i] = path->name + (keys[i] - name);
+	if (member != AUTH_KEEP)
+		return take(map, key, member, val, vlen, f, err);
 	return put(map, key, json_stringn_nocheck(val, vlen), err);
 fail:
 	path->depth = 0;
@@ -274,12 +335,12 @@ fail:
 /* pair: decode one non-empty name[=value] at byte off into root. */
 static int
 pair(json_t *root, const char *s, size_t n, size_t off, char *scratch,
-    struct path *path, struct err *err)
+    struct form *f, struct err *err)
 {
 	const char *eq = memchr(s, '=', n);
 	size_t nlen = eq != NULL ? (size_t)(eq - s) : n, dn, dv = 0;
 	char *name = scratch, *val, *keys[LIMIT_DEPTH];
-	int nkeys, high = 0;
+	int nkeys, high = 0, member = AUTH_KEEP;
 
 	if (unescape(s, nlen, name, &dn, &high, off, err) == -1)
 		return -1;
@@ -300,7 +361,11 @@ pair(json_t *root, const char *s, size_t n, size_t off, char *scratch,
 		    err, ERR_INVALID_UTF8, "bad_utf8 in pair at byte %zu", off);
 	if ((nkeys = split_name(name, keys, off, err)) == -1)
 		return -1;
-	return insert(root, name, dn, keys, (size_t)nkeys, val, dv, path, err);
+	if (f->secrets != NULL && keys[0][0] == 'a' &&
+	    strcmp(keys[0], "auth") == 0)
+		member = auth_pair(f, keys, (size_t)nkeys);
+	return insert(
+	    root, name, dn, keys, (size_t)nkeys, val, dv, member, f, err);
 }
 
 /* is_list: whether map's keys are exactly "0".."n-1" in that order. */
@@ -321,10 +386,11 @@ is_list(json_t *map)
 
 /*
  * settle: drop map's NEXT_KEY and, depth first, turn each child map that
- * is a list into an array; map itself stays an object.
+ * is a list into an array; map itself stays an object, and so does the
+ * child object (NULL: none).
  */
 static int
-settle(json_t *map, struct err *err)
+settle(json_t *map, const json_t *object, struct err *err)
 {
 	json_t *v, *arr, *elem;
 	const char *key;
@@ -336,9 +402,9 @@ settle(json_t *map, struct err *err)
 		v = json_object_iter_value(it);
 		if (!json_is_object(v))
 			continue;
-		if (settle(v, err) == -1)
+		if (settle(v, NULL, err) == -1)
 			return -1;
-		if (!is_list(v))
+		if (v == object || !is_list(v))
 			continue;
 		if ((arr = json_array()) == NULL)
 			return err_set(err, ERR_INTERNAL, "json: no memory");
@@ -363,9 +429,10 @@ settle(json_t *map, struct err *err)
 #define SCRATCH_STACK 2048
 
 int
-form_decode(const char *body, size_t len, json_t **out, struct err *err)
+form_decode(const char *body, size_t len, json_t **out,
+    struct auth_secrets *secrets, struct err *err)
 {
-	struct path path;
+	struct form f;
 	json_t *root;
 	char stack[SCRATCH_STACK], *scratch, *heap = NULL;
 	const char *amp;
@@ -373,7 +440,12 @@ form_decode(const char *body, size_t len, json_t **out, struct err *err)
 	int rc = -1;
 
 	*out = NULL;
-	path.depth = 0;
+	f.path.depth = 0;
+	f.secrets = secrets;
+	f.object = 0;
+	f.maps = 0;
+	if (secrets != NULL)
+		secrets_clear(secrets);
 	if ((root = json_object()) == NULL)
 		return err_set(err, ERR_INTERNAL, "json: no memory");
 	for (off = 0; off < len; off = end + 1) {
@@ -393,11 +465,12 @@ form_decode(const char *body, size_t len, json_t **out, struct err *err)
 			err_errno(err, ERR_INTERNAL, errno, "malloc");
 			goto fail;
 		}
-		if (pair(root, body + off, end - off, off, scratch, &path,
-			err) == -1)
+		if (pair(root, body + off, end - off, off, scratch, &f, err) ==
+		    -1)
 			goto fail;
 	}
-	if (settle(root, err) == -1)
+	if (settle(root, f.object ? json_object_get(root, "auth") : NULL,
+		err) == -1)
 		goto fail;
 	*out = root;
 	rc = 0;
@@ -407,7 +480,10 @@ fail:
 	if (heap != NULL)
 		sodium_memzero(heap, len + 1);
 	free(heap);
-	if (rc == -1)
+	if (rc == -1) {
 		json_decref(root);
+		if (secrets != NULL)
+			secrets_clear(secrets);
+	}
 	return rc;
 }

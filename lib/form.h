@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "errcode.h"
+#include "secrets.h"
 
 /*
  * form_decode: decode len bytes of body (need not be NUL-terminated).
@@ -34,14 +35,29 @@
  * NUL byte in a name.  PHP would also turn ' ' and '.' in a base name
  * into '_'; names are kept as sent here.
  *
+ * With secrets NULL the tree is parse_str's, whole.  With secrets, the
+ * members of the top-level auth that secrets.h names are taken out
+ * while decoding: a pair auth[NAME]=v for a slot's NAME puts v in that
+ * slot, not in the tree, and auth[client_endpoint]=v and
+ * auth[server_endpoint]=v are checked as every pair is, then kept
+ * nowhere.  PHP's replace rules hold across the tree and the slots: a
+ * later auth[NAME]=v replaces the slot's value and any map the tree
+ * holds at auth[NAME]; a map made at auth[NAME] empties NAME's slot and
+ * goes in the tree; a value replacing auth empties every slot.  So the
+ * tree, each slot put back as a string member of its auth, is
+ * parse_str's tree without the endpoints' strings; an auth map that had
+ * a member taken out stays an object, as that member's key made it.  The
+ * same bodies fail, with the same error.
+ *
  * On success returns 0 and *out is a new reference to a JSON object.
- * On failure returns -1, *out is NULL and err says why:
- * ERR_MALFORMED_BODY as above; ERR_INVALID_UTF8 when a decoded name or
- * value is not UTF-8; ERR_LIMIT_EXCEEDED past LIMIT_PAIRS non-empty
+ * On failure returns -1, *out is NULL, the slots are empty and err says
+ * why: ERR_MALFORMED_BODY as above; ERR_INVALID_UTF8 when a decoded name
+ * or value is not UTF-8; ERR_LIMIT_EXCEEDED past LIMIT_PAIRS non-empty
  * pairs, LIMIT_DEPTH keys in one name, LIMIT_KEY bytes in one decoded
  * name, or an append after the largest index; ERR_INTERNAL when memory
- * runs out.
+ * runs out.  Whatever the slots held before the call is dropped first.
  */
-int form_decode(const char *body, size_t len, json_t **out, struct err *err);
+int form_decode(const char *body, size_t len, json_t **out,
+    struct auth_secrets *secrets, struct err *err);
 
 #endif

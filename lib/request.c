@@ -167,13 +167,14 @@ copy_label(const char *label, char *dst)
 }
 
 /*
- * The event code and the credentials.  A POST without "event" is not an
- * event (a placement such as a connector's settings page posts to the
- * same URL): docs/bitrix24.md section 2.
+ * The event code and the credentials: auth[member_id] from the tree, the
+ * application token from its slot (secrets).  A POST without "event" is
+ * not an event (a placement such as a connector's settings page posts to
+ * the same URL): docs/bitrix24.md section 2.
  */
 static int
-identify(const json_t *root, struct outcome *o, const json_t **member_id,
-    const json_t **token)
+identify(const json_t *root, const struct auth_secrets *secrets,
+    struct outcome *o, const json_t **member_id)
 {
 	const json_t *event = json_object_get(root, "event");
 	const json_t *auth = json_object_get(root, "auth");
@@ -199,7 +200,6 @@ identify(const json_t *root, struct outcome *o, const json_t **member_id,
 		    "event not [A-Za-z0-9_]");
 	memcpy(o->event, e, n + 1);
 	*member_id = json_object_get(auth, "member_id");
-	*token = json_object_get(auth, "application_token");
 	if ((m = json_string_value(*member_id)) == NULL || *m == '\0')
 		return err_set(&o->err, ERR_MISSING_AUTH,
 		    "no auth[member_id]");
@@ -209,14 +209,14 @@ identify(const json_t *root, struct outcome *o, const json_t **member_id,
 	else
 		snprintf(o->member_id, sizeof(o->member_id), "(invalid)");
 	copy_domain(json_object_get(auth, "domain"), o->domain);
-	if (!json_is_string(*token) || json_string_length(*token) == 0)
+	if (secrets->slot[AUTH_APPLICATION_TOKEN].len == 0)
 		return err_set(&o->err, ERR_MISSING_AUTH,
 		    "no auth[application_token]");
 	return 0;
 }
 
 static int
-verify(const json_t *member_id, const json_t *token,
+verify(const json_t *member_id, const struct auth_slot *token,
     const struct settings *s, struct allowlist_cache *cache,
     struct outcome *o, const char **portal)
 {
@@ -236,7 +236,7 @@ verify(const json_t *member_id, const json_t *token,
 	    json_string_length(member_id))
 		return err_set(&o->err, ERR_FORBIDDEN, "unknown_portal");
 	switch (allowlist_check(list, json_string_value(member_id),
-	    json_string_value(token), json_string_length(token), portal)) {
+	    token->value, token->len, portal)) {
 	case ALLOWLIST_OK:
 		o->listed = 1;
 		copy_label(allowlist_label(list, *portal), o->label);
@@ -250,26 +250,26 @@ verify(const json_t *member_id, const json_t *token,
 	/* which token came: an old one (a reinstall) or a stranger's */
 	copy_label(allowlist_label(list, json_string_value(member_id)),
 	    o->label);
-	allowlist_fingerprint(json_string_value(token),
-	    json_string_length(token), o->token_fp);
+	allowlist_fingerprint(token->value, token->len, o->token_fp);
 	return err_set(&o->err, ERR_FORBIDDEN, "token_mismatch");
 }
 
 /*
- * claim: root, which the allow-list refused (o->err), kept in the spool
- * when it is a claim (enroll.h).  Returns 0 when it is
- * (ERR_ENROLLMENT_PENDING); -1 when it is no claim, o->err still the
- * refusal, or when the spool failed, o->err saying how.
+ * claim: root and its secrets, which the allow-list refused (o->err),
+ * kept in the spool when they are a claim (enroll.h).  Returns 0 when
+ * they are (ERR_ENROLLMENT_PENDING); -1 when they are no claim, o->err
+ * still the refusal, or when the spool failed, o->err saying how.
  */
 static int
-claim(const json_t *root, const struct settings *s,
-    const struct timespec *received, struct outcome *o)
+claim(const json_t *root, const struct auth_secrets *secrets,
+    const struct settings *s, const struct timespec *received,
+    struct outcome *o)
 {
 	struct spool_entry e;
 	struct err why;
 	int rc = -1;
 
-	if (enroll_claim(root, received, &e, &why) == -1) {
+	if (enroll_claim(root, secrets, received, &e, &why) == -1) {
 		if (why.code == ERR_INTERNAL)
 			o->err = why;
 		return -1;
@@ -290,7 +290,7 @@ request_process(const char *body, size_t len, enum media media,
     const struct settings *s, struct responder *r,
     const struct timespec *received, struct outcome *o)
 {
-	const json_t *member_id = NULL, *token = NULL;
+	const json_t *member_id = NULL;
 	const char *portal = NULL;
 	json_t *root = NULL;
 	int rc = -1;
@@ -298,12 +298,14 @@ request_process(const char *body, size_t len, enum media media,
 	memset(o, 0, sizeof(*o));
 	/* what this body can make, not what the largest body could */
 	r->records.max = LIMIT_RECORDS(len);
-	if (decode_body(media, body, len, &root, &o->err) == -1 ||
-	    identify(root, o, &member_id, &token) == -1)
+	if (decode_body(media, body, len, &root, &r->secrets, &o->err) ==
+		-1 ||
+	    identify(root, &r->secrets, o, &member_id) == -1)
 		goto fail;
-	if (verify(member_id, token, s, &r->allowlist, o, &portal) == -1) {
+	if (verify(member_id, &r->secrets.slot[AUTH_APPLICATION_TOKEN], s,
+		&r->allowlist, o, &portal) == -1) {
 		if (o->err.code == ERR_FORBIDDEN && s->enroll_dir != NULL)
-			rc = claim(root, s, received, o);
+			rc = claim(root, &r->secrets, s, received, o);
 		goto fail;
 	}
 	if (event_records(root, portal, received, &r->records, &o->records,
@@ -320,6 +322,7 @@ fail:
 	json_incref(root);
 #endif
 	json_decref(root);
+	secrets_clear(&r->secrets);
 	responder_recycle(&r->records);
 	return rc;
 }
@@ -341,6 +344,7 @@ responder_close(struct responder *r)
 	buf_free(&r->body);
 	buf_free(&r->records);
 	arena_release(&r->arena);
+	secrets_clear(&r->secrets);
 }
 
 size_t

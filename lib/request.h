@@ -15,6 +15,7 @@
 #include "decode.h"
 #include "errcode.h"
 #include "limit.h"
+#include "secrets.h"
 #include "sink.h"
 
 /*
@@ -112,6 +113,9 @@ struct responder {
 	struct buf body;    /* the caller reads the body into it */
 	struct buf records; /* the request's records, before the append */
 	struct arena arena; /* jansson's memory, when the caller says so */
+	/* the body's tokens, out of the tree (decode_body): request_process
+	 * fills them and wipes them before it returns, whatever happened */
+	struct auth_secrets secrets;
 };
 
 /*
@@ -122,7 +126,8 @@ struct responder {
 #define RESPONDER_KEEP (64 * 1024)
 
 /*
- * request_process: decode body (len bytes of media), require an event
+ * request_process: decode body (len bytes of media), the tokens of its
+ * auth in r->secrets and not in the tree (decode_body), require an event
  * and auth[member_id] + auth[application_token], verify them against the
  * allow-list (through r->allowlist, see allowlist_cache_get), normalise
  * the event into records (event.h, in r->records) and append them to the

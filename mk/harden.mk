@@ -71,6 +71,14 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(B24_CFLAGS) -o $@ $^ \
 	    $(LIB_LIBS)
 
+# the decoders' parity (tests/parity.h), which fuzz_form and fuzz_json check
+build/fuzz/tests/parity.o: tests/parity.c tests/parity.h $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(B24_CFLAGS) \
+	    -c -o $@ $<
+
+build/fuzz/fuzz_form build/fuzz/fuzz_json: build/fuzz/tests/parity.o
+
 fuzz: deps
 	$(MAKE) $(FUZZ_BIN)
 

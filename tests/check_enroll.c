@@ -85,6 +85,7 @@ setup(void)
 static void
 add(const char *member_id, const char *token, char id[SPOOL_ID_SIZE])
 {
+	struct auth_secrets secrets = { 0 };
 	char body[1024];
 	struct spool_entry e;
 	struct err err;
@@ -96,12 +97,13 @@ add(const char *member_id, const char *token, char id[SPOOL_ID_SIZE])
 	    "&auth[access_token]=access-1&auth[user_id]=1",
 	    member_id, token);
 	ck_assert_int_eq(decode_body(MEDIA_FORM, body, strlen(body), &root,
-			     &err),
+			     &secrets, &err),
 	    0);
-	ck_assert_int_eq(enroll_claim(root, &received, &e, &err), 0);
+	ck_assert_int_eq(enroll_claim(root, &secrets, &received, &e, &err), 0);
 	ck_assert_int_eq(spool_add(spool, &e, &err), 0);
 	memcpy(id, e.id, SPOOL_ID_SIZE);
 	spool_entry_clear(&e);
+	secrets_clear(&secrets);
 	json_decref(root);
 }
 
@@ -337,6 +339,58 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/*
+ * A claim's tokens come from the slots, never from the tree: the same
+ * install decoded whole (its tokens in the tree, the slots empty) is no
+ * claim; decoded as the responder does, the claim holds the slots'
+ * tokens and its body no part of them.
+ */
+START_TEST(test_claim_slots)
+{
+	static const char body[] =
+	    "event=ONAPPINSTALL&auth[member_id]=" MEMBER
+	    "&auth[domain]=portal.bitrix24.com&auth[application_token]=app-1"
+	    "&auth[access_token]=access-1&auth[refresh_token]=refresh-1"
+	    "&auth[client_endpoint]=https://portal.bitrix24.com/rest/"
+	    "&auth[user_id]=1";
+	struct auth_secrets secrets = { 0 };
+	struct spool_entry e;
+	struct err err;
+	json_t *root;
+	char *dump;
+
+	ck_assert_int_eq(decode_body(MEDIA_FORM, body, strlen(body), &root,
+			     NULL, &err),
+	    0);
+	ck_assert_int_eq(enroll_claim(root, &secrets, &received, &e, &err),
+	    -1);
+	ck_assert_int_eq(err.code, ERR_FORBIDDEN);
+	ck_assert_str_eq(err.reason, "claim has no auth[application_token]");
+	json_decref(root);
+
+	ck_assert_int_eq(decode_body(MEDIA_FORM, body, strlen(body), &root,
+			     &secrets, &err),
+	    0);
+	ck_assert_int_eq(enroll_claim(root, &secrets, &received, &e, &err), 0);
+	ck_assert_str_eq(e.application_token, "app-1");
+	ck_assert_str_eq(e.access_token, "access-1");
+	dump = json_dumps(e.body, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_str_eq(dump,
+	    "{\"auth\":{\"domain\":\"portal.bitrix24.com\",\"member_id\":"
+	    "\"" MEMBER "\",\"user_id\":\"1\"},\"event\":\"ONAPPINSTALL\"}");
+	free(dump);
+	spool_entry_clear(&e);
+
+	/* no access token in its slot: no claim */
+	secrets_drop(&secrets, AUTH_ACCESS_TOKEN);
+	ck_assert_int_eq(enroll_claim(root, &secrets, &received, &e, &err),
+	    -1);
+	ck_assert_str_eq(err.reason, "claim has no auth[access_token]");
+	secrets_clear(&secrets);
+	json_decref(root);
+}
+END_TEST
+
 /* LIMIT_ACCESS_TOKEN_AGE: N-1 seconds old is asked, N is expired. */
 START_TEST(test_limit_age)
 {
@@ -367,6 +421,7 @@ enroll_suite(void)
 	tcase_add_test(core, test_conflict);
 	tcase_add_test(core, test_copies);
 	tcase_add_test(core, test_refusals);
+	tcase_add_test(core, test_claim_slots);
 	suite_add_tcase(s, core);
 	tcase_add_checked_fixture(limits, setup, tmpdir_teardown);
 	tcase_add_test(limits, test_limit_age);

@@ -171,7 +171,7 @@ decode(const char *body, size_t len, struct err *err)
 	json_t *root = (json_t *)&root;
 
 	memset(err, 0, sizeof(*err));
-	if (form_decode(body, len, &root, err) == -1) {
+	if (form_decode(body, len, &root, NULL, err) == -1) {
 		ck_assert_ptr_null(root);
 		ck_assert_int_ne(err->code, ERR_OK);
 		ck_assert_str_ne(err->reason, "");
@@ -207,23 +207,6 @@ fail_code(const char *body, size_t len, struct err *err)
 		return ERR_OK;
 	}
 	return err->code;
-}
-
-/* head, then n times piece, then tail; free() it */
-static char *
-repeat(const char *head, const char *piece, size_t n, const char *tail)
-{
-	size_t hl = strlen(head), pl = strlen(piece), tl = strlen(tail), i;
-	char *s = malloc(hl + pl * n + tl + 1), *p;
-
-	ck_assert_ptr_nonnull(s);
-	p = s;
-	memcpy(p, head, hl);
-	p += hl;
-	for (i = 0; i < n; i++, p += pl)
-		memcpy(p, piece, pl);
-	memcpy(p, tail, tl + 1);
-	return s;
 }
 
 /* the node at a dot-separated path; a number indexes an array */
@@ -494,10 +477,17 @@ budget_malloc(size_t size)
 	return malloc(size);
 }
 
-/* each jansson allocation failing in turn: ERR_INTERNAL, nothing leaks */
+/*
+ * each jansson allocation failing in turn, the whole tree and the one
+ * with its secrets taken out (_i): ERR_INTERNAL, the slots empty,
+ * nothing leaks
+ */
 START_TEST(test_alloc)
 {
-	static const char body[] = "a[]=1&a[]=2&b[c][d]=3&a=x&e[0]=1&e[x][]=2";
+	static const char body[] =
+	    "a[]=1&a[]=2&b[c][d]=3&a=x&e[0]=1&e[x][]=2"
+	    "&auth[application_token]=t&auth[0]=1&auth[client_endpoint]=c";
+	struct auth_secrets secrets = { 0 }, *sp = _i ? &secrets : NULL;
 	struct err err;
 	json_t *root;
 	long n;
@@ -507,16 +497,147 @@ START_TEST(test_alloc)
 	for (n = 0;; n++) {
 		alloc_budget = n;
 		root = (json_t *)&root;
-		rc = form_decode(body, strlen(body), &root, &err);
+		rc = form_decode(body, strlen(body), &root, sp, &err);
 		alloc_budget = -1;
 		if (rc == 0)
 			break;
 		ck_assert_ptr_null(root);
 		ck_assert_int_eq(err.code, ERR_INTERNAL);
+		ck_assert_ptr_null(secrets.slot[AUTH_APPLICATION_TOKEN].value);
 	}
 	json_set_alloc_funcs(malloc, free);
 	ck_assert_int_gt(n, 10);
+	if (sp != NULL)
+		ck_assert_pstr_eq(
+		    secrets.slot[AUTH_APPLICATION_TOKEN].value, "t");
+	secrets_clear(&secrets);
 	json_decref(root);
+}
+END_TEST
+
+/*
+ * Bodies decoded with their secrets taken out: the tree and the slots
+ * (application, access, refresh token; NULL: empty).  PHP's replace
+ * rules hold across the two (tests/check_decode.c checks the parity on
+ * many more bodies).
+ */
+static const struct {
+	const char *body;
+	const char *json;
+	const char *slot[AUTH_SECRETS];
+} taken[] = {
+    {"auth[application_token]=t&auth[member_id]=m",
+        "{\"auth\":{\"member_id\":\"m\"}}", {"t", NULL, NULL}},
+    {"auth[access_token]=a&auth[refresh_token]=r&auth[application_token]=t"
+     "&auth[client_endpoint]=c&auth[server_endpoint]=s",
+        "{\"auth\":{}}", {"t", "a", "r"}},
+    {"auth[client_endpoint]=c&auth[server_endpoint]=s",
+        "{\"auth\":{}}", {NULL, NULL, NULL}},
+    /* a later value replaces the slot's */
+    {"auth%5Bapplication_token%5D=a&auth[application_token]=b",
+        "{\"auth\":{}}", {"b", NULL, NULL}},
+    {"auth[application_token]=&auth[refresh_token]",
+        "{\"auth\":{}}", {"", NULL, ""}},
+    /* a value replaces a map, a map a value */
+    {"auth[application_token][x]=1&auth[application_token]=t",
+        "{\"auth\":{}}", {"t", NULL, NULL}},
+    {"auth[application_token]=t&auth[application_token][x]=1",
+        "{\"auth\":{\"application_token\":{\"x\":\"1\"}}}",
+        {NULL, NULL, NULL}},
+    {"auth[application_token]=t&auth[application_token][]=u",
+        "{\"auth\":{\"application_token\":[\"u\"]}}", {NULL, NULL, NULL}},
+    {"auth[client_endpoint][x]=1&auth[client_endpoint]=c",
+        "{\"auth\":{}}", {NULL, NULL, NULL}},
+    {"auth[client_endpoint][]=c",
+        "{\"auth\":{\"client_endpoint\":[\"c\"]}}", {NULL, NULL, NULL}},
+    {"auth[application_token]=t&auth[access_token][x]=1"
+     "&auth[access_token]=a&auth[application_token]=u",
+        "{\"auth\":{}}", {"u", "a", NULL}},
+    /* a value replacing auth empties every slot */
+    {"auth[application_token]=t&auth[access_token]=a&auth=s",
+        "{\"auth\":\"s\"}", {NULL, NULL, NULL}},
+    {"auth[application_token]=t&auth=s&auth[0]=a",
+        "{\"auth\":[\"a\"]}", {NULL, NULL, NULL}},
+    {"auth=s&auth[application_token]=t", "{\"auth\":{}}", {"t", NULL, NULL}},
+    /* a member taken out was no index: auth stays an object */
+    {"auth[0]=a&auth[application_token]=t",
+        "{\"auth\":{\"0\":\"a\"}}", {"t", NULL, NULL}},
+    {"auth[]=a&auth[client_endpoint]=c&auth[]=b",
+        "{\"auth\":{\"0\":\"a\",\"1\":\"b\"}}", {NULL, NULL, NULL}},
+    {"auth[]=a&auth[]=b", "{\"auth\":[\"a\",\"b\"]}", {NULL, NULL, NULL}},
+    /* only the top-level auth's members, by their exact names */
+    {"data[auth][application_token]=t&auth[Application_token]=u"
+     "&auth[application_token][x]=1",
+        "{\"data\":{\"auth\":{\"application_token\":\"t\"}},"
+        "\"auth\":{\"Application_token\":\"u\","
+        "\"application_token\":{\"x\":\"1\"}}}",
+        {NULL, NULL, NULL}},
+};
+
+START_TEST(test_taken)
+{
+	struct auth_secrets secrets = { 0 };
+	const char *body = taken[_i].body, *want;
+	struct err err;
+	json_t *root;
+	char *s;
+	int i;
+
+	/* what the slots held before the call is dropped */
+	ck_assert_int_eq(secrets_set(&secrets, AUTH_REFRESH_TOKEN, "old", 3),
+	    0);
+	ck_assert_int_eq(
+	    form_decode(body, strlen(body), &root, &secrets, &err), 0);
+	s = json_dumps(root, JSON_COMPACT);
+	ck_assert_msg(strcmp(s, taken[_i].json) == 0, "\"%s\" gave %s, not %s",
+	    body, s, taken[_i].json);
+	for (i = 0; i < AUTH_SECRETS; i++) {
+		want = taken[_i].slot[i];
+		ck_assert_msg(want == NULL
+			? secrets.slot[i].value == NULL
+			: secrets.slot[i].value != NULL &&
+			    secrets.slot[i].len == strlen(want) &&
+			    strcmp(secrets.slot[i].value, want) == 0,
+		    "\"%s\": slot %s is %s, not %s", body, secrets_name(i),
+		    secrets.slot[i].value ? secrets.slot[i].value : "empty",
+		    want ? want : "empty");
+	}
+	free(s);
+	json_decref(root);
+	secrets_clear(&secrets);
+}
+END_TEST
+
+/* A slot keeps a NUL; a refused body leaves every slot empty. */
+START_TEST(test_taken_edges)
+{
+	struct auth_secrets secrets = { 0 };
+	struct err err;
+	json_t *root;
+	char *body;
+
+	ck_assert_int_eq(form_decode("auth[access_token]=x%00y", 24, &root,
+			     &secrets, &err),
+	    0);
+	ck_assert_uint_eq(secrets.slot[AUTH_ACCESS_TOKEN].len, 3);
+	ck_assert_mem_eq(secrets.slot[AUTH_ACCESS_TOKEN].value, "x\0y", 4);
+	json_decref(root);
+	root = (json_t *)&root;
+	ck_assert_int_eq(form_decode("auth[application_token]=t&b=%zz", 31,
+			     &root, &secrets, &err),
+	    -1);
+	ck_assert_ptr_null(root);
+	ck_assert_str_eq(err.reason, "bad_escape at byte 28");
+	ck_assert_ptr_null(secrets.slot[AUTH_APPLICATION_TOKEN].value);
+	ck_assert_ptr_null(secrets.slot[AUTH_ACCESS_TOKEN].value);
+	/* a token past the stack's scratch (2048 bytes) */
+	body = repeat("auth[application_token]=", "t", 6000, "");
+	ck_assert_int_eq(
+	    form_decode(body, strlen(body), &root, &secrets, &err), 0);
+	ck_assert_uint_eq(secrets.slot[AUTH_APPLICATION_TOKEN].len, 6000);
+	json_decref(root);
+	free(body);
+	secrets_clear(&secrets);
 }
 END_TEST
 
@@ -687,7 +808,9 @@ form_suite(void)
 	tcase_add_test(core, test_length);
 	tcase_add_test(core, test_long_pairs);
 	tcase_add_test(core, test_reasons);
-	tcase_add_test(core, test_alloc);
+	tcase_add_loop_test(core, test_alloc, 0, 2);
+	tcase_add_loop_test(core, test_taken, 0, (int)NELEM(taken));
+	tcase_add_test(core, test_taken_edges);
 	suite_add_tcase(s, core);
 
 	tcase_add_test(limits, test_pairs);

@@ -131,11 +131,18 @@ log_size(const char *portal)
 	return stat(path, &st) == 0 ? st.st_size : 0;
 }
 
+/* request_process; its secrets are wiped once it returns, whatever happened */
 static int
 process(const char *body, enum media media, struct outcome *o)
 {
-	return request_process(body, strlen(body), media, &settings,
-	    &responder, &received, o);
+	int rc = request_process(body, strlen(body), media, &settings,
+	    &responder, &received, o), i;
+
+	for (i = 0; i < AUTH_SECRETS; i++) {
+		ck_assert_ptr_null(responder.secrets.slot[i].value);
+		ck_assert_uint_eq(responder.secrets.slot[i].len, 0);
+	}
+	return rc;
 }
 
 START_TEST(settings_defaults_and_errors)
@@ -324,6 +331,12 @@ static const struct {
 	    "no auth[application_token]" },
 	{ "event=ONX&auth[member_id]=" PORTAL "&auth[application_token]=",
 	    ERR_MISSING_AUTH, "no auth[application_token]" },
+	{ "event=ONX&auth[member_id]=" PORTAL "&auth[application_token][]="
+	  TOKEN,
+	    ERR_MISSING_AUTH, "no auth[application_token]" },
+	{ "event=ONX&auth[application_token]=" TOKEN "&auth=x"
+	  "&auth[member_id]=" PORTAL,
+	    ERR_MISSING_AUTH, "no auth[application_token]" },
 	{ "event=ONX&auth[member_id]=" PORTAL "&auth[application_token]=x",
 	    ERR_FORBIDDEN, "token_mismatch" },
 	{ "event=ONX&auth[member_id]=" PORTAL "&auth[application_token]=" TOKEN
@@ -369,6 +382,13 @@ START_TEST(process_json)
 			     MEDIA_JSON, &o),
 	    0);
 	ck_assert_uint_eq(log_lines(PORTAL), 1);
+	/* a token that is no string is none */
+	ck_assert_int_eq(process("{\"event\":\"onx\",\"auth\":{\"member_id\":"
+				 "\"" PORTAL "\",\"application_token\":"
+				 "[\"" TOKEN "\"]}}",
+			     MEDIA_JSON, &o),
+	    -1);
+	ck_assert_str_eq(o.err.reason, "no auth[application_token]");
 	ck_assert_int_eq(process("[1]", MEDIA_JSON, &o), -1);
 	ck_assert_int_eq(o.err.code, ERR_MALFORMED_BODY);
 	ck_assert_int_eq(process("{\"event\":\"a\",\"event\":\"b\"}",

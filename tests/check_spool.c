@@ -46,15 +46,17 @@ setup(void)
 static void
 claim(const char *body, struct spool_entry *e)
 {
+	struct auth_secrets secrets = { 0 };
 	struct err err;
 	json_t *root;
 
 	ck_assert_int_eq(decode_body(MEDIA_FORM, body, strlen(body), &root,
-			     &err),
+			     &secrets, &err),
 	    0);
-	ck_assert_msg(enroll_claim(root, &received, e, &err) == 0, "%s",
-	    err.reason);
+	ck_assert_msg(enroll_claim(root, &secrets, &received, e, &err) == 0,
+	    "%s", err.reason);
 	json_decref(root);
+	secrets_clear(&secrets);
 }
 
 /* entry_path: spool/ID.SUFFIX */
@@ -422,7 +424,16 @@ START_TEST(test_not_claims)
 		"&auth[application_token]=t&auth[access_token]=a",
 		"event=ONAPPINSTALL&auth[member_id]=m&auth[domain]=d.com"
 		"&auth[application_token][x]=t&auth[access_token]=a",
+		"event=ONAPPINSTALL&auth[member_id]=m&auth[domain]=d.com"
+		"&auth[application_token]=t&auth[access_token]=a%00b",
+		"event=ONAPPINSTALL&auth[member_id]=m&auth[domain]=d.com"
+		"&auth[application_token]=t&auth[access_token]=a"
+		"&auth[access_token][]=a",
+		"event=ONAPPINSTALL&auth[application_token]=t"
+		"&auth[access_token]=a&auth=x&auth[member_id]=m"
+		"&auth[domain]=d.com",
 	};
+	struct auth_secrets secrets = { 0 };
 	struct spool_entry e;
 	struct err err;
 	json_t *root;
@@ -430,12 +441,14 @@ START_TEST(test_not_claims)
 
 	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		ck_assert_int_eq(decode_body(MEDIA_FORM, bodies[i],
-				     strlen(bodies[i]), &root, &err),
+				     strlen(bodies[i]), &root, &secrets, &err),
 		    0);
-		ck_assert_msg(enroll_claim(root, &received, &e, &err) == -1,
+		ck_assert_msg(enroll_claim(root, &secrets, &received, &e,
+				  &err) == -1,
 		    "body %zu", i);
 		ck_assert_int_eq(err.code, ERR_FORBIDDEN);
 		json_decref(root);
+		secrets_clear(&secrets);
 	}
 	/* ONAPPUPDATE, in any case, is a claim */
 	claim("event=onAppUpdate&auth[member_id]=m&auth[domain]=d.com"

@@ -86,3 +86,19 @@ suite_main(Suite *s)
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+char *
+repeat(const char *head, const char *piece, size_t n, const char *tail)
+{
+	size_t hl = strlen(head), pl = strlen(piece), tl = strlen(tail), i;
+	char *s = malloc(hl + pl * n + tl + 1), *p;
+
+	ck_assert_ptr_nonnull(s);
+	p = s;
+	memcpy(p, head, hl);
+	p += hl;
+	for (i = 0; i < n; i++, p += pl)
+		memcpy(p, piece, pl);
+	memcpy(p, tail, tl + 1);
+	return s;
+}

@@ -27,6 +27,10 @@ void tmpdir_teardown(void);
 /* tmp: "tmpdir/name", in one of two static buffers used in turn. */
 const char *tmp(const char *name);
 
+/* repeat: head, then n times piece, then tail; the caller frees it. */
+char *repeat(const char *head, const char *piece, size_t n,
+    const char *tail);
+
 /* suite_main: start libsodium, run s, and return main's exit status. */
 int suite_main(Suite *s);
 
