@@ -942,7 +942,7 @@ START_TEST(received_format)
 		snprintf(want + k, sizeof(want) - k, ".%06ldZ",
 		    when[i].tv_nsec / 1000);
 		ck_assert_int_eq(decode_body(MEDIA_FORM, body,
-		    sizeof(body) - 1, &root, &err), 0);
+		    sizeof(body) - 1, &root, NULL, &err), 0);
 		buf_init(&out, 1 << 16);
 		n = 0;
 		ck_assert_int_eq(event_records(root, PORTAL_A, &when[i], &out,
