@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -202,17 +203,15 @@ static int
 record(const struct settings *s, const struct spool_entry *e,
     struct err *err)
 {
-	char path[4096], lock[4096];
+	char path[PATH_MAX], lock[PATH_MAX];
 	struct sink sink = { 0 };
 	struct stat st, dir;
 	struct buf out;
 	size_t n = 0;
 	int log_existed, lock_existed, rc = -1;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.jsonl", s->log_dir,
-		e->member_id) >= sizeof(path) ||
-	    (size_t)snprintf(lock, sizeof(lock), "%s/.%s.lock", s->log_dir,
-		e->member_id) >= sizeof(lock))
+	if (sink_paths(s->log_dir, e->member_id, strlen(e->member_id), path,
+		lock) == -1)
 		return err_set(err, ERR_CONFIG, "log path too long");
 	log_existed = lstat(path, &st) == 0;
 	lock_existed = lstat(lock, &st) == 0;

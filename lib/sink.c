@@ -378,14 +378,9 @@ vacant(struct sink *sink)
 	return lru;
 }
 
-/*
- * log_paths: "dir/portal.jsonl" into path and "dir/.portal.lock" into
- * lockpath, PATH_MAX bytes each; portal is n bytes.  Both are as long
- * (".NAME.lock" against "NAME.jsonl").  Copied, not printed: every
- * append builds them.  -1 when they do not fit.
- */
-static int
-log_paths(const char *dir, const char *portal, size_t n, char *path,
+/* Copied, not printed: every append builds them. */
+int
+sink_paths(const char *dir, const char *portal, size_t n, char *path,
     char *lockpath)
 {
 	static const char log_suffix[] = ".jsonl", lock_suffix[] = ".lock";
@@ -419,7 +414,7 @@ sink_append(struct sink *sink, const char *dir, const char *portal,
 	    !allowlist_valid_member_id(
 	        portal, n = strnlen(portal, LIMIT_MEMBER_ID + 1)))
 		return err_set(err, ERR_CONFIG, "invalid portal name");
-	if (log_paths(dir, portal, n, path, lockpath) == -1)
+	if (sink_paths(dir, portal, n, path, lockpath) == -1)
 		return err_set(err, ERR_CONFIG, "log path too long");
 	/* renamed away, deleted, replaced, chmod'ed: open the name again */
 	if ((slot = kept(sink, path)) != NULL && !current(slot)) {

@@ -150,6 +150,15 @@ int sink_append(struct sink *sink, const char *dir, const char *portal,
     const char *buf, size_t len, int sync, struct err *err);
 
 /*
+ * sink_paths: a portal's log "dir/portal.jsonl" into path and its lock
+ * file "dir/.portal.lock" into lockpath, PATH_MAX bytes each; portal is
+ * n bytes, not checked here.  Both are as long (".NAME.lock" against
+ * "NAME.jsonl").  Returns 0, or -1 when they do not fit.
+ */
+int sink_paths(const char *dir, const char *portal, size_t n, char *path,
+    char *lockpath);
+
+/*
  * sink_close: close every kept log and lock file and free sink's memory;
  * it stays usable.
  */
