@@ -164,23 +164,6 @@ allowed(const char *member_id, const char *token)
 	return ok;
 }
 
-static size_t
-log_lines(const char *portal)
-{
-	char path[8200];
-	size_t n = 0;
-	FILE *f;
-	int c;
-
-	snprintf(path, sizeof(path), "%s/%s.jsonl", logs, portal);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
-	return n;
-}
-
 START_TEST(test_verified)
 {
 	char id[SPOOL_ID_SIZE], fp[ALLOWLIST_FP_SIZE], want[512];
@@ -196,7 +179,7 @@ START_TEST(test_verified)
 	ck_assert_int_eq(reports, 1);
 	ck_assert_str_eq(last, want);
 	ck_assert(allowed(MEMBER, "new-token"));
-	ck_assert_uint_eq(log_lines(MEMBER), 1);
+	ck_assert_uint_eq(log_lines(logs, MEMBER), 1);
 	ck_assert_int_eq(state_of(id), SPOOL_VERIFIED);
 	/* nothing left to do: nothing asked, nothing said */
 	ck_assert_int_eq(verify_at(20), 0);
@@ -217,7 +200,7 @@ START_TEST(test_rejected)
 	    "rejected: app.info answered 401 invalid_token");
 	ck_assert_int_eq(state_of(id), SPOOL_REJECTED);
 	ck_assert(!allowed(MEMBER, "new-token"));
-	ck_assert_uint_eq(log_lines(MEMBER), 0);
+	ck_assert_uint_eq(log_lines(logs, MEMBER), 0);
 }
 END_TEST
 
@@ -270,7 +253,7 @@ START_TEST(test_token_change)
 	ck_assert_str_eq(a.member_id, LISTED);
 	ck_assert(allowed(LISTED, "rotated-token"));
 	ck_assert(allowed(LISTED, LISTED_TOKEN));
-	ck_assert_uint_eq(log_lines(LISTED), 1);
+	ck_assert_uint_eq(log_lines(logs, LISTED), 1);
 	ck_assert_int_eq(state_of(id), SPOOL_VERIFIED);
 	ck_assert_int_eq(enroll_approve(&settings, id, &a, &err), -1);
 	ck_assert_int_eq(enroll_reject(&settings, id, &err), -1);
@@ -311,7 +294,7 @@ START_TEST(test_copies)
 	ck_assert_int_eq(state_of(id1), SPOOL_VERIFIED);
 	ck_assert_int_eq(state_of(id2), SPOOL_VERIFIED);
 	ck_assert(allowed(MEMBER, "token-one"));
-	ck_assert_uint_eq(log_lines(MEMBER), 1);
+	ck_assert_uint_eq(log_lines(logs, MEMBER), 1);
 }
 END_TEST
 

@@ -102,24 +102,6 @@ teardown(void)
 	tmpdir_teardown();
 }
 
-/* Lines in the portal's log; 0 when it does not exist. */
-static size_t
-log_lines(const char *portal)
-{
-	char path[4200];
-	size_t n = 0;
-	FILE *f;
-	int c;
-
-	snprintf(path, sizeof(path), "%s/%s.jsonl", log_dir, portal);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
-	return n;
-}
-
 /* Bytes in the portal's log; 0 when it does not exist. */
 static off_t
 log_size(const char *portal)
@@ -258,7 +240,7 @@ START_TEST(process_fixture)
 	    0);
 	ck_assert_int_eq(o.err.code, ERR_OK);
 	ck_assert_uint_eq(o.records, 2);
-	ck_assert_uint_eq(log_lines(PORTAL), 2);
+	ck_assert_uint_eq(log_lines(log_dir, PORTAL), 2);
 	ck_assert_ptr_nonnull(o.reloaded);
 	ck_assert_str_eq(o.member_id, PORTAL);
 	ck_assert_str_eq(o.event, "ONIMCONNECTORMESSAGEDELETE");
@@ -267,7 +249,7 @@ START_TEST(process_fixture)
 			     &responder, &received, &o),
 	    0);
 	ck_assert_ptr_null(o.reloaded);
-	ck_assert_uint_eq(log_lines(PORTAL), 4);
+	ck_assert_uint_eq(log_lines(log_dir, PORTAL), 4);
 	free(body);
 }
 END_TEST
@@ -305,7 +287,7 @@ START_TEST(process_buffers_recycled)
 			     MEDIA_FORM, &o),
 	    0);
 	ck_assert_uint_eq(o.records, 1);
-	ck_assert_uint_eq(log_lines(PORTAL), 3);
+	ck_assert_uint_eq(log_lines(log_dir, PORTAL), 3);
 	ck_assert_int_lt(log_size(PORTAL), (off_t)big + 4096);
 	free(body);
 }
@@ -367,8 +349,8 @@ START_TEST(process_refusals)
 	if (refusals[_i].reason != NULL)
 		ck_assert_str_eq(o.err.reason, refusals[_i].reason);
 	ck_assert_uint_eq(o.records, 0);
-	ck_assert_uint_eq(log_lines(PORTAL), 0);
-	ck_assert_uint_eq(log_lines("a223c6b3710f85df22e9377d6c4f7553"), 0);
+	ck_assert_uint_eq(log_lines(log_dir, PORTAL), 0);
+	ck_assert_uint_eq(log_lines(log_dir, "a223c6b3710f85df22e9377d6c4f7553"), 0);
 }
 END_TEST
 
@@ -381,7 +363,7 @@ START_TEST(process_json)
 				 "\"" TOKEN "\"}}",
 			     MEDIA_JSON, &o),
 	    0);
-	ck_assert_uint_eq(log_lines(PORTAL), 1);
+	ck_assert_uint_eq(log_lines(log_dir, PORTAL), 1);
 	/* a token that is no string is none */
 	ck_assert_int_eq(process("{\"event\":\"onx\",\"auth\":{\"member_id\":"
 				 "\"" PORTAL "\",\"application_token\":"
@@ -412,7 +394,7 @@ START_TEST(process_config_and_storage)
 	ck_assert_int_eq(unlink(allow_path), 0);
 	ck_assert_int_eq(process(body, MEDIA_FORM, &o), -1);
 	ck_assert_int_eq(o.err.code, ERR_CONFIG);
-	ck_assert_uint_eq(log_lines(PORTAL), 0);
+	ck_assert_uint_eq(log_lines(log_dir, PORTAL), 0);
 }
 END_TEST
 
@@ -533,7 +515,7 @@ START_TEST(process_claim)
 	ck_assert_str_eq(o.member_id, NEW_PORTAL);
 	ck_assert_str_eq(o.domain, "portal.bitrix24.com");
 	ck_assert_uint_eq(o.records, 0);
-	ck_assert_uint_eq(log_lines(NEW_PORTAL), 0);
+	ck_assert_uint_eq(log_lines(log_dir, NEW_PORTAL), 0);
 	ck_assert_uint_eq(spool_files(), 1);
 	reply_render(&o, reply, sizeof(reply));
 	ck_assert_str_eq(reply, "Status: 202 Accepted\r\n"
@@ -554,7 +536,7 @@ START_TEST(process_claim)
 			     MEDIA_FORM, &o),
 	    0);
 	ck_assert_int_eq(o.err.code, ERR_OK);
-	ck_assert_uint_eq(log_lines(PORTAL), 1);
+	ck_assert_uint_eq(log_lines(log_dir, PORTAL), 1);
 	ck_assert_uint_eq(spool_files(), 2);
 }
 END_TEST
@@ -740,7 +722,7 @@ START_TEST(event_length)
 	ck_assert_int_eq(process(body, MEDIA_FORM, &o), -1);
 	ck_assert_int_eq(o.err.code, ERR_LIMIT_EXCEEDED);
 	ck_assert_str_eq(o.err.reason, "limit=event max=128");
-	ck_assert_uint_eq(log_lines(PORTAL), 1);
+	ck_assert_uint_eq(log_lines(log_dir, PORTAL), 1);
 }
 END_TEST
 
@@ -773,7 +755,7 @@ START_TEST(amplified_domain)
 	ck_assert_int_eq(process(body, MEDIA_FORM, &o), -1);
 	ck_assert_int_eq(o.err.code, ERR_LIMIT_EXCEEDED);
 	ck_assert_str_eq(o.err.reason, "limit=domain max=253");
-	ck_assert_uint_eq(log_lines(PORTAL), 0);
+	ck_assert_uint_eq(log_lines(log_dir, PORTAL), 0);
 	free(body);
 }
 END_TEST
@@ -840,12 +822,12 @@ check_ceiling(enum media media, size_t items)
 		ck_assert_int_eq(rc, -1);
 		ck_assert_int_eq(o.err.code, ERR_LIMIT_EXCEEDED);
 		ck_assert_str_eq(o.err.reason, "limit=items max=1000");
-		ck_assert_uint_eq(log_lines(PORTAL), 0);
+		ck_assert_uint_eq(log_lines(log_dir, PORTAL), 0);
 		return;
 	}
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(o.records, items);
-	ck_assert_uint_eq(log_lines(PORTAL), items);
+	ck_assert_uint_eq(log_lines(log_dir, PORTAL), items);
 	ck_assert_uint_le((size_t)log_size(PORTAL), LIMIT_RECORDS(len));
 	ck_assert_msg((size_t)log_size(PORTAL) > LIMIT_RECORDS(len) / 20 * 17,
 	    "%zu bytes of records, bound %zu", (size_t)log_size(PORTAL),

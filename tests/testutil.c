@@ -102,3 +102,20 @@ repeat(const char *head, const char *piece, size_t n, const char *tail)
 	memcpy(p, tail, tl + 1);
 	return s;
 }
+
+size_t
+log_lines(const char *dir, const char *portal)
+{
+	char path[8200];
+	size_t n = 0;
+	FILE *f;
+	int c;
+
+	snprintf(path, sizeof(path), "%s/%s.jsonl", dir, portal);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}

@@ -31,6 +31,9 @@ const char *tmp(const char *name);
 char *repeat(const char *head, const char *piece, size_t n,
     const char *tail);
 
+/* log_lines: the lines of dir/portal.jsonl; 0 when it does not exist. */
+size_t log_lines(const char *dir, const char *portal);
+
 /* suite_main: start libsodium, run s, and return main's exit status. */
 int suite_main(Suite *s);
 
